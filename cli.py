@@ -1,0 +1,71 @@
+"""The `pretrain` command line.
+
+Each subcommand lives in its own module that defines `add_arguments(parser)`
+and `run(args) -> int`; its module docstring's first line is the help text.
+Modules are imported only when their subcommand runs, so `pretrain --help`
+answers without starting TensorFlow.
+"""
+
+import argparse
+import importlib
+import importlib.util
+import os
+import sys
+
+# Subcommand name -> module that implements it (top of the stack: the CLI may
+# import every package, none of them imports the CLI).
+COMMANDS = {}
+
+
+def _help_line(module_name):
+    spec = importlib.util.find_spec(module_name)
+    with open(spec.origin, encoding="utf-8") as source:
+        text = source.read()
+    docstring = text.split('"""')[1] if text.startswith('"""') else ""
+    return docstring.strip().splitlines()[0] if docstring.strip() else ""
+
+
+def build_parser(command=None):
+    """The argument parser; only `command`'s module is imported, if given."""
+    parser = argparse.ArgumentParser(
+        prog="pretrain",
+        description="Pretrain language models and word vectors on your corpus, "
+        "fine-tune them and export them for TF Serving.",
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, module_name in COMMANDS.items():
+        if name == command:
+            module = importlib.import_module(module_name)
+            sub = subparsers.add_parser(
+                name,
+                help=_help_line(module_name),
+                description=module.__doc__,
+                formatter_class=argparse.RawDescriptionHelpFormatter,
+            )
+            module.add_arguments(sub)
+            sub.set_defaults(run=module.run)
+        else:
+            subparsers.add_parser(name, help=_help_line(module_name), add_help=False)
+    return parser
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    command = next((a for a in argv if not a.startswith("-")), None)
+    parser = build_parser(command if command in COMMANDS else None)
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    from pretrain.errors import UsageError
+
+    try:
+        return args.run(args) or 0
+    except UsageError as error:
+        print(f"pretrain {args.command}: error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
