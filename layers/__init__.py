@@ -1,0 +1,38 @@
+"""Keras 3 layers and backbones of the pretraining toolkit (`keras.ops` only).
+
+Public names are contract A of the project: the backbones `BertEncoder` and
+`GptDecoder` with their named sizes `BACKBONE_SIZES`, the heads, and the
+building blocks they are made of.
+"""
+
+from layers.backbone_sizes import BACKBONE_SIZES
+from layers.bert_embedding import BertEmbedding
+from layers.bert_encoder import BertEncoder
+from layers.feed_forward import FeedForward
+from layers.gpt_decoder import GptDecoder
+from layers.masked_lm_head import MaskedLMHead
+from layers.multi_head_attention import MultiHeadAttention
+from layers.next_sentence_head import NextSentenceHead
+from layers.position_embedding import PositionEmbedding
+from layers.segment_embedding import SegmentEmbedding
+from layers.sinusoidal_position_encoding import SinusoidalPositionEncoding
+from layers.token_embedding import TokenEmbedding
+from layers.transformer_decoder_block import TransformerDecoderBlock
+from layers.transformer_encoder_block import TransformerEncoderBlock
+
+__all__ = [
+    "BACKBONE_SIZES",
+    "BertEmbedding",
+    "BertEncoder",
+    "FeedForward",
+    "GptDecoder",
+    "MaskedLMHead",
+    "MultiHeadAttention",
+    "NextSentenceHead",
+    "PositionEmbedding",
+    "SegmentEmbedding",
+    "SinusoidalPositionEncoding",
+    "TokenEmbedding",
+    "TransformerDecoderBlock",
+    "TransformerEncoderBlock",
+]

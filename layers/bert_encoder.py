@@ -1,0 +1,170 @@
+"""BERT encoder backbone: embeddings, post-LN Transformer encoder blocks and a [CLS] pooler."""
+
+import keras
+
+from layers.backbone_sizes import backbone_size
+from layers.backbone_validation import check_backbone_arguments, check_backbone_inputs
+from layers.bert_embedding import BertEmbedding
+from layers.initializers import truncated_normal
+from layers.transformer_encoder_block import TransformerEncoderBlock
+
+INPUT_NAMES = ("token_ids", "segment_ids", "padding_mask")
+
+
+@keras.saving.register_keras_serializable(package="pretraining_toolkit")
+class BertEncoder(keras.Model):
+    """The BERT encoder (Devlin et al., 2019) as a functional Keras model.
+
+    Token + segment + learned position embeddings, LayerNorm and dropout; then
+    `num_layers` post-LN Transformer encoder blocks with tanh-GELU
+    feed-forwards; `pooled_output` is dense + tanh on the first ([CLS]) token.
+    Weights are initialised with `TruncatedNormal(stddev=0.02)`. The math is
+    that of keras-hub's `BertBackbone` (tests copy its weights and compare).
+
+    Args:
+        vocabulary_size: int. Size of the token vocabulary.
+        num_layers: int. Number of encoder blocks.
+        num_heads: int. Attention heads per block; must divide `hidden_dim`.
+        hidden_dim: int. Size of the hidden states.
+        intermediate_dim: int. Hidden size of each feed-forward block.
+        dropout: float. Dropout rate everywhere. Defaults to 0.1.
+        max_sequence_length: int. Number of learned positions. Defaults to 512.
+        num_segments: int. Number of segment ids. Defaults to 2.
+        layer_norm_epsilon: float. Defaults to 1e-12.
+
+    Call arguments:
+        inputs: dict of int tensors `[batch, sequence]`: `token_ids`,
+            `segment_ids`, `padding_mask` (1 for real tokens, 0 for padding).
+
+    Returns:
+        dict with `sequence_output` `[batch, sequence, hidden_dim]` and
+        `pooled_output` `[batch, hidden_dim]`.
+
+    Example:
+
+    >>> import numpy as np
+    >>> from layers import BertEncoder
+    >>> encoder = BertEncoder.from_size("tiny", vocabulary_size=100, max_sequence_length=16)
+    >>> outputs = encoder({
+    ...     "token_ids": np.array([[2, 17, 33, 3, 0]], "int32"),
+    ...     "segment_ids": np.zeros((1, 5), "int32"),
+    ...     "padding_mask": np.array([[1, 1, 1, 1, 0]], "int32"),
+    ... })
+    >>> tuple(outputs["sequence_output"].shape), tuple(outputs["pooled_output"].shape)
+    ((1, 5, 128), (1, 128))
+
+    Reference:
+        - [Devlin et al., 2019](https://arxiv.org/abs/1810.04805)
+    """
+
+    def __init__(
+        self,
+        vocabulary_size,
+        num_layers,
+        num_heads,
+        hidden_dim,
+        intermediate_dim,
+        dropout=0.1,
+        max_sequence_length=512,
+        num_segments=2,
+        layer_norm_epsilon=1e-12,
+        dtype=None,
+        **kwargs,
+    ):
+        check_backbone_arguments(
+            vocabulary_size, num_layers, num_heads, hidden_dim, intermediate_dim, dropout, max_sequence_length
+        )
+        if not isinstance(num_segments, int) or num_segments < 1:
+            raise ValueError(f"`num_segments` must be a positive int, got {num_segments!r}.")
+        # === Layers ===
+        embeddings = BertEmbedding(
+            vocabulary_size,
+            hidden_dim,
+            max_sequence_length=max_sequence_length,
+            num_segments=num_segments,
+            dropout=dropout,
+            layer_norm_epsilon=layer_norm_epsilon,
+            initializer=truncated_normal(),
+            dtype=dtype,
+            name="embeddings",
+        )
+        transformer_layers = [
+            TransformerEncoderBlock(
+                num_heads,
+                intermediate_dim,
+                dropout=dropout,
+                activation="gelu_approximate",
+                layer_norm_epsilon=layer_norm_epsilon,
+                kernel_initializer=truncated_normal(),
+                dtype=dtype,
+                name=f"transformer_layer_{index}",
+            )
+            for index in range(num_layers)
+        ]
+        pooled_dense = keras.layers.Dense(
+            hidden_dim,
+            activation="tanh",
+            kernel_initializer=truncated_normal(),
+            dtype=dtype,
+            name="pooled_dense",
+        )
+
+        # === Functional model ===
+        inputs = {name: keras.Input(shape=(None,), dtype="int32", name=name) for name in INPUT_NAMES}
+        x = embeddings(inputs["token_ids"], inputs["segment_ids"])
+        for block in transformer_layers:
+            x = block(x, padding_mask=inputs["padding_mask"])
+        pooled_output = pooled_dense(x[:, 0, :])
+        super().__init__(
+            inputs=inputs,
+            outputs={"sequence_output": x, "pooled_output": pooled_output},
+            dtype=dtype,
+            **kwargs,
+        )
+
+        # === Config ===
+        self.embeddings_layer = embeddings
+        self.token_embedding = embeddings.token_embedding
+        self.transformer_layers = transformer_layers
+        self.pooled_dense = pooled_dense
+        self.vocabulary_size = vocabulary_size
+        self.num_layers = num_layers
+        self.num_heads = num_heads
+        self.hidden_dim = hidden_dim
+        self.intermediate_dim = intermediate_dim
+        self.dropout = dropout
+        self.max_sequence_length = max_sequence_length
+        self.num_segments = num_segments
+        self.layer_norm_epsilon = layer_norm_epsilon
+
+    @classmethod
+    def from_size(cls, name, vocabulary_size, **overrides):
+        """An encoder of the named size (`layers.BACKBONE_SIZES`), with overrides."""
+        return cls(vocabulary_size=vocabulary_size, **{**backbone_size(name), **overrides})
+
+    def call(self, inputs, training=None, mask=None):
+        check_backbone_inputs(inputs, INPUT_NAMES, self.max_sequence_length)
+        return super().call(inputs, training=training, mask=mask)
+
+    def get_config(self):
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            "dtype": keras.dtype_policies.serialize(self.dtype_policy),
+            "vocabulary_size": self.vocabulary_size,
+            "num_layers": self.num_layers,
+            "num_heads": self.num_heads,
+            "hidden_dim": self.hidden_dim,
+            "intermediate_dim": self.intermediate_dim,
+            "dropout": self.dropout,
+            "max_sequence_length": self.max_sequence_length,
+            "num_segments": self.num_segments,
+            "layer_norm_epsilon": self.layer_norm_epsilon,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        if isinstance(config.get("dtype"), dict):
+            config["dtype"] = keras.dtype_policies.deserialize(config["dtype"])
+        return cls(**config)

@@ -1,0 +1,153 @@
+"""One Transformer encoder layer: self-attention and feed-forward, each with a residual and LayerNorm."""
+
+import keras
+
+from layers.feed_forward import FeedForward
+from layers.initializers import truncated_normal
+from layers.multi_head_attention import MultiHeadAttention
+
+
+@keras.saving.register_keras_serializable(package="pretraining_toolkit")
+class TransformerEncoderBlock(keras.layers.Layer):
+    """Bidirectional self-attention + feed-forward, post-LayerNorm as BERT.
+
+    Post-LN (default, BERT): `x = LN(x + drop(attn(x)))`, `x = LN(x + ffn(x))`.
+    Pre-LN (`normalize_first=True`): `x = x + drop(attn(LN(x)))`,
+    `x = x + ffn(LN(x))`.
+
+    Args:
+        num_heads: int. Number of attention heads; must divide the hidden size.
+        intermediate_dim: int. Hidden size of the feed-forward block.
+        dropout: float. Dropout on attention probabilities and on both
+            residual branches. Defaults to 0.
+        activation: str. Feed-forward activation (`"relu"`, `"gelu"`,
+            `"gelu_approximate"`). Defaults to `"gelu_approximate"`.
+        layer_norm_epsilon: float. Defaults to 1e-5.
+        normalize_first: bool. Pre-LN instead of post-LN. Defaults to False.
+        kernel_initializer: initializer. Defaults to
+            `TruncatedNormal(stddev=0.02)`.
+        bias_initializer: initializer. Defaults to `"zeros"`.
+
+    Call arguments:
+        inputs: float tensor `[batch, sequence, hidden_dim]`.
+        padding_mask: tensor `[batch, sequence]`, 1 for real tokens. Padded
+            positions are never attended to.
+        attention_mask: tensor `[batch, sequence, sequence]`, 1 where query
+            position may attend to key position (e.g. a UniLM prefix mask).
+        training: bool. Whether dropout is active.
+
+    Example:
+
+    >>> import numpy as np
+    >>> from layers import TransformerEncoderBlock
+    >>> block = TransformerEncoderBlock(num_heads=2, intermediate_dim=16)
+    >>> x = np.random.rand(2, 4, 8).astype("float32")
+    >>> tuple(block(x, padding_mask=np.array([[1, 1, 1, 0], [1, 1, 1, 1]])).shape)
+    (2, 4, 8)
+
+    Reference:
+        - [Vaswani et al., 2017](https://arxiv.org/abs/1706.03762)
+        - [Devlin et al., 2019](https://arxiv.org/abs/1810.04805)
+        - [Xiong et al., 2020 (pre-LN)](https://arxiv.org/abs/2002.04745)
+    """
+
+    def __init__(
+        self,
+        num_heads,
+        intermediate_dim,
+        dropout=0.0,
+        activation="gelu_approximate",
+        layer_norm_epsilon=1e-5,
+        normalize_first=False,
+        kernel_initializer=None,
+        bias_initializer="zeros",
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.num_heads = num_heads
+        self.intermediate_dim = intermediate_dim
+        self.dropout = dropout
+        self.activation = activation
+        self.layer_norm_epsilon = layer_norm_epsilon
+        self.normalize_first = normalize_first
+        self.kernel_initializer = keras.initializers.get(kernel_initializer or truncated_normal())
+        self.bias_initializer = keras.initializers.get(bias_initializer)
+        self.self_attention = None
+        self.self_attention_layer_norm = keras.layers.LayerNormalization(
+            epsilon=layer_norm_epsilon, dtype=self.dtype_policy, name="self_attention_layer_norm"
+        )
+        self.self_attention_dropout = keras.layers.Dropout(
+            dropout, dtype=self.dtype_policy, name="self_attention_dropout"
+        )
+        self.feed_forward = FeedForward(
+            intermediate_dim,
+            activation=activation,
+            dropout=dropout,
+            kernel_initializer=self.kernel_initializer,
+            bias_initializer=self.bias_initializer,
+            dtype=self.dtype_policy,
+            name="feed_forward",
+        )
+        self.feed_forward_layer_norm = keras.layers.LayerNormalization(
+            epsilon=layer_norm_epsilon, dtype=self.dtype_policy, name="feed_forward_layer_norm"
+        )
+
+    def build(self, inputs_shape):
+        hidden_dim = inputs_shape[-1]
+        if hidden_dim % self.num_heads:
+            raise ValueError(
+                f"`hidden_dim`={hidden_dim} must be divisible by `num_heads`={self.num_heads}."
+            )
+        self.self_attention = MultiHeadAttention(
+            self.num_heads,
+            hidden_dim // self.num_heads,
+            dropout=self.dropout,
+            kernel_initializer=self.kernel_initializer,
+            bias_initializer=self.bias_initializer,
+            dtype=self.dtype_policy,
+            name="self_attention",
+        )
+        self.self_attention.build(inputs_shape)
+        self.self_attention_layer_norm.build(inputs_shape)
+        self.feed_forward.build(inputs_shape)
+        self.feed_forward_layer_norm.build(inputs_shape)
+        self.built = True
+
+    def call(self, inputs, padding_mask=None, attention_mask=None, training=None):
+        x = inputs
+        residual = x
+        if self.normalize_first:
+            x = self.self_attention_layer_norm(x)
+        x = self.self_attention(
+            x, padding_mask=padding_mask, attention_mask=attention_mask, training=training
+        )
+        x = residual + self.self_attention_dropout(x, training=training)
+        if not self.normalize_first:
+            x = self.self_attention_layer_norm(x)
+
+        residual = x
+        if self.normalize_first:
+            x = self.feed_forward_layer_norm(x)
+        x = residual + self.feed_forward(x, training=training)
+        if not self.normalize_first:
+            x = self.feed_forward_layer_norm(x)
+        return x
+
+    def compute_output_shape(self, inputs_shape):
+        return inputs_shape
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "num_heads": self.num_heads,
+                "intermediate_dim": self.intermediate_dim,
+                "dropout": self.dropout,
+                "activation": self.activation,
+                "layer_norm_epsilon": self.layer_norm_epsilon,
+                "normalize_first": self.normalize_first,
+                "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
+                "bias_initializer": keras.initializers.serialize(self.bias_initializer),
+            }
+        )
+        return config
