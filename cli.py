@@ -14,7 +14,10 @@ import sys
 
 # Subcommand name -> module that implements it (top of the stack: the CLI may
 # import every package, none of them imports the CLI).
-COMMANDS = {}
+COMMANDS = {
+    "bert": "pretrain.bert_command",
+    "gpt": "pretrain.gpt_command",
+}
 
 
 def _help_line(module_name):

@@ -1,0 +1,153 @@
+"""BERT pretraining: masked language modelling plus next-sentence prediction.
+
+`BertPretrainer` puts two heads on a `BertEncoder`: a `MaskedLMHead` whose
+output projection is the encoder's token embedding (tied weights), evaluated
+only at the masked positions, and a `NextSentenceHead` on the pooled [CLS]
+vector. The loss is google-research/bert's: the masked-LM cross-entropy
+averaged over the real predictions (`sum(w * loss) / (sum(w) + 1e-5)`, so the
+padded prediction slots count for nothing) plus the mean next-sentence
+cross-entropy. Without NSP (RoBERTa, SpanBERT) the model has no NSP head.
+
+It trains on batches of the pipeline's google-research/bert features
+(`pretrain.bert_examples.bert_dataset`, batched and passed through
+`features_to_inputs`) and reports `mlm_loss`, `mlm_accuracy`,
+`mlm_perplexity`, and with NSP `nsp_loss` and `nsp_accuracy`.
+"""
+
+import keras
+import tensorflow as tf
+from keras import ops
+
+from layers import MaskedLMHead, NextSentenceHead
+from pretrain.perplexity import Perplexity
+
+# google-research/bert's guard against a batch without any real prediction.
+WEIGHT_EPSILON = 1e-5
+
+
+def features_to_inputs(features):
+    """Maps a batch of google-research/bert features to Keras `(x, y)`."""
+    x = {
+        "token_ids": tf.cast(features["input_ids"], tf.int32),
+        "segment_ids": tf.cast(features["segment_ids"], tf.int32),
+        "padding_mask": tf.cast(features["input_mask"], tf.int32),
+        "mask_positions": tf.cast(features["masked_lm_positions"], tf.int32),
+    }
+    y = {
+        "mlm_ids": tf.cast(features["masked_lm_ids"], tf.int32),
+        "mlm_weights": tf.cast(features["masked_lm_weights"], tf.float32),
+        "nsp_labels": tf.cast(features["next_sentence_labels"], tf.int32),
+    }
+    return x, y
+
+
+def weighted_mean_loss(per_token_loss, weights):
+    """sum(w * loss) / (sum(w) + 1e-5), as google-research/bert's masked-LM loss."""
+    return ops.sum(per_token_loss * weights) / (ops.sum(weights) + WEIGHT_EPSILON)
+
+
+def scale_for_replicas(loss):
+    """Divides by the replica count: replicas' gradients are summed, not averaged."""
+    replicas = tf.distribute.get_strategy().num_replicas_in_sync
+    return loss / replicas if replicas > 1 else loss
+
+
+@keras.saving.register_keras_serializable(package="pretraining_toolkit")
+class BertPretrainer(keras.Model):
+    """A `BertEncoder` with a tied masked-LM head and a next-sentence head.
+
+    Args:
+        backbone: `layers.BertEncoder`. Named `"backbone"` so that a saved
+            pretrainer exposes it under that name.
+        nsp: bool. Add the next-sentence head and loss. Defaults to True.
+
+    Call arguments (dict):
+        token_ids, segment_ids, padding_mask: int `[batch, sequence]`.
+        mask_positions: int `[batch, P]`, positions to predict.
+
+    Returns:
+        Dict with `mlm_logits` `[batch, P, vocabulary_size]` and, with NSP,
+        `nsp_logits` `[batch, 2]`.
+
+    Example:
+
+    >>> import numpy as np
+    >>> from layers import BACKBONE_SIZES, BertEncoder
+    >>> backbone = BertEncoder(vocabulary_size=50, name="backbone", **BACKBONE_SIZES["tiny"])
+    >>> model = BertPretrainer(backbone)
+    >>> x = {"token_ids": np.ones((2, 8), "int32"), "segment_ids": np.zeros((2, 8), "int32"),
+    ...      "padding_mask": np.ones((2, 8), "int32"), "mask_positions": np.array([[1, 2]] * 2)}
+    >>> {name: tuple(value.shape) for name, value in model(x).items()}
+    {'mlm_logits': (2, 2, 50), 'nsp_logits': (2, 2)}
+    """
+
+    def __init__(self, backbone, nsp=True, **kwargs):
+        # Layers.
+        mlm_head = MaskedLMHead(
+            token_embedding=backbone.token_embedding,
+            dtype=backbone.dtype_policy,
+            name="mlm_head",
+        )
+        nsp_head = NextSentenceHead(dtype=backbone.dtype_policy, name="nsp_head") if nsp else None
+
+        # Functional model.
+        inputs = {
+            name: keras.Input(shape=(None,), dtype="int32", name=name)
+            for name in ("token_ids", "segment_ids", "padding_mask", "mask_positions")
+        }
+        encoded = backbone(
+            {name: inputs[name] for name in ("token_ids", "segment_ids", "padding_mask")}
+        )
+        outputs = {"mlm_logits": mlm_head(encoded["sequence_output"], inputs["mask_positions"])}
+        if nsp:
+            outputs["nsp_logits"] = nsp_head(encoded["pooled_output"])
+        super().__init__(inputs=inputs, outputs=outputs, **kwargs)
+
+        # Config and metrics.
+        self.backbone = backbone
+        self.nsp = nsp
+        self.mlm_head = mlm_head
+        self.nsp_head = nsp_head
+        self.mlm_loss = keras.metrics.Mean(name="mlm_loss")
+        self.mlm_accuracy = keras.metrics.SparseCategoricalAccuracy(name="mlm_accuracy")
+        self.mlm_perplexity = Perplexity(name="mlm_perplexity")
+        if nsp:
+            self.nsp_loss = keras.metrics.Mean(name="nsp_loss")
+            self.nsp_accuracy = keras.metrics.SparseCategoricalAccuracy(name="nsp_accuracy")
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        mlm_logits = ops.cast(y_pred["mlm_logits"], "float32")
+        weights = y["mlm_weights"]
+        per_token = keras.losses.sparse_categorical_crossentropy(
+            y["mlm_ids"], mlm_logits, from_logits=True
+        )
+        mlm_loss = weighted_mean_loss(per_token, weights)
+        self.mlm_loss.update_state(mlm_loss)
+        self.mlm_accuracy.update_state(y["mlm_ids"], mlm_logits, sample_weight=weights)
+        self.mlm_perplexity.update_state(per_token, sample_weight=weights)
+        loss = mlm_loss
+        if self.nsp:
+            nsp_logits = ops.cast(y_pred["nsp_logits"], "float32")
+            nsp_loss = ops.mean(
+                keras.losses.sparse_categorical_crossentropy(
+                    y["nsp_labels"], nsp_logits, from_logits=True
+                )
+            )
+            self.nsp_loss.update_state(nsp_loss)
+            self.nsp_accuracy.update_state(y["nsp_labels"], nsp_logits)
+            loss = loss + nsp_loss
+        return scale_for_replicas(loss)
+
+    def get_config(self):
+        return {
+            "backbone": keras.layers.serialize(self.backbone),
+            "nsp": self.nsp,
+            "name": self.name,
+            "trainable": self.trainable,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["backbone"] = keras.layers.deserialize(config["backbone"])
+        return cls(**config)

@@ -1,0 +1,94 @@
+"""GPT pretraining: causal language modelling.
+
+`GptPretrainer` wraps a `GptDecoder` and predicts every next token with the
+decoder's tied output projection. The loss is the token cross-entropy averaged
+over the real (non-padding) labels; metrics are `accuracy` of the next-token
+guess and `perplexity` (exp of the mean token loss).
+
+It trains on batches of `pretrain.gpt_examples.gpt_dataset` passed through
+`features_to_inputs`.
+"""
+
+import keras
+import tensorflow as tf
+from keras import ops
+
+from pretrain.bert_pretrainer import scale_for_replicas, weighted_mean_loss
+from pretrain.perplexity import Perplexity
+
+PAD_ID = 0  # "[PAD]" in every vocabulary we train
+
+
+def features_to_inputs(features):
+    """Maps a batch `{"input_ids", "labels"}` to Keras `(x, y)`."""
+    token_ids = tf.cast(features["input_ids"], tf.int32)
+    x = {"token_ids": token_ids, "padding_mask": tf.cast(token_ids != PAD_ID, tf.int32)}
+    labels = tf.cast(features["labels"], tf.int32)
+    y = {"labels": labels, "label_weights": tf.cast(labels != PAD_ID, tf.float32)}
+    return x, y
+
+
+@keras.saving.register_keras_serializable(package="pretraining_toolkit")
+class GptPretrainer(keras.Model):
+    """A `GptDecoder` trained to predict the next token.
+
+    Args:
+        backbone: `layers.GptDecoder`, named `"backbone"`.
+
+    Call arguments (dict):
+        token_ids, padding_mask: int `[batch, sequence]`.
+
+    Returns:
+        Logits `[batch, sequence, vocabulary_size]`.
+
+    Example:
+
+    >>> import numpy as np
+    >>> from layers import BACKBONE_SIZES, GptDecoder
+    >>> backbone = GptDecoder(vocabulary_size=50, name="backbone", **BACKBONE_SIZES["tiny"])
+    >>> model = GptPretrainer(backbone)
+    >>> x = {"token_ids": np.ones((2, 8), "int32"), "padding_mask": np.ones((2, 8), "int32")}
+    >>> tuple(model(x).shape)
+    (2, 8, 50)
+    """
+
+    def __init__(self, backbone, **kwargs):
+        # Functional model (the output projection is the backbone's embedding).
+        inputs = {
+            name: keras.Input(shape=(None,), dtype="int32", name=name)
+            for name in ("token_ids", "padding_mask")
+        }
+        sequence_output = backbone(inputs)  # (B, T, H)
+        logits = backbone.token_embedding(sequence_output, reverse=True)
+        super().__init__(inputs=inputs, outputs=logits, **kwargs)
+
+        # Config and metrics.
+        self.backbone = backbone
+        self.lm_loss = keras.metrics.Mean(name="lm_loss")
+        self.token_accuracy = keras.metrics.SparseCategoricalAccuracy(name="accuracy")
+        self.perplexity = Perplexity(name="perplexity")
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        logits = ops.cast(y_pred, "float32")
+        weights = y["label_weights"]
+        per_token = keras.losses.sparse_categorical_crossentropy(
+            y["labels"], logits, from_logits=True
+        )
+        loss = weighted_mean_loss(per_token, weights)
+        self.lm_loss.update_state(loss)
+        self.token_accuracy.update_state(y["labels"], logits, sample_weight=weights)
+        self.perplexity.update_state(per_token, sample_weight=weights)
+        return scale_for_replicas(loss)
+
+    def get_config(self):
+        return {
+            "backbone": keras.layers.serialize(self.backbone),
+            "name": self.name,
+            "trainable": self.trainable,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["backbone"] = keras.layers.deserialize(config["backbone"])
+        return cls(**config)

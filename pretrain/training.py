@@ -1,0 +1,166 @@
+"""The pretraining loop: Keras `fit` with checkpoints, exact resume and distribution.
+
+A run is cut into *rounds* of `checkpoint_every` optimizer updates; Keras shows
+each round as one epoch of its progress bar. After each round the model is
+evaluated on the held-out split and a checkpoint (weights, optimizer slots and
+the update counter) is written to `OUTPUT/checkpoints`. Run the same command
+again after a crash or a kill and the run resumes from the last checkpoint: the
+learning-rate schedule continues where it stopped and the run ends at exactly
+the requested number of updates. The example builder draws fresh masks, seeded
+with the step it resumes at, so a resumed run does not replay the batches it
+already trained on.
+
+Distribution: `"mirrored"` trains on every local device with
+`tf.distribute.MirroredStrategy`; `"multi-worker"` reads the cluster from the
+`TF_CONFIG` environment variable (`tf.distribute.MultiWorkerMirroredStrategy`).
+Every worker runs the same command; only the chief writes checkpoints, logs and
+the exported model into OUTPUT (the others write to a scratch directory that
+they delete, as TensorFlow's multi-worker checkpointing requires).
+"""
+
+import json
+import math
+import os
+import shutil
+import tempfile
+
+import keras
+import tensorflow as tf
+
+from pretrain.errors import UsageError
+
+
+def create_strategy(name):
+    """The `tf.distribute` strategy called `name` ("default", "mirrored", "multi-worker").
+
+    Create it before any other TensorFlow work: multi-worker collectives must
+    be configured first.
+    """
+    if name == "default":
+        return tf.distribute.get_strategy()
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    if name == "multi-worker":
+        if "TF_CONFIG" not in os.environ:
+            raise UsageError(
+                "--strategy multi-worker needs the TF_CONFIG environment variable "
+                '(e.g. {"cluster": {"worker": ["host1:12345", "host2:12345"]}, '
+                '"task": {"type": "worker", "index": 0}}) on every worker'
+            )
+        try:
+            json.loads(os.environ["TF_CONFIG"])
+        except json.JSONDecodeError as error:
+            raise UsageError(f"TF_CONFIG is not valid JSON: {error.msg}") from None
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    raise UsageError(f"unknown strategy {name!r}; use default, mirrored or multi-worker")
+
+
+def is_chief(strategy):
+    """True on the worker that writes outputs (always true without a cluster)."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or not resolver.cluster_spec().as_dict():
+        return True
+    if resolver.task_type == "chief":
+        return True
+    return resolver.task_type == "worker" and resolver.task_id == 0 and (
+        "chief" not in resolver.cluster_spec().as_dict()
+    )
+
+
+class Checkpointer:
+    """Periodic checkpoints of a compiled model and its optimizer.
+
+    Args:
+        model: keras.Model. Compiled; its optimizer is built here so that a
+            restore fills the optimizer slots too.
+        directory: str. Where the chief writes (`OUTPUT/checkpoints`).
+        chief: bool. Non-chief workers write into a scratch directory.
+        max_to_keep: int. Checkpoints kept on disk. Defaults to 3.
+    """
+
+    def __init__(self, model, directory, chief=True, max_to_keep=3):
+        self.model = model
+        self.chief = chief
+        self.directory = directory if chief else tempfile.mkdtemp(prefix="worker-checkpoints-")
+        model.optimizer.build(model.trainable_variables)
+        self.checkpoint = tf.train.Checkpoint(model=model, optimizer=model.optimizer)
+        self.manager = tf.train.CheckpointManager(self.checkpoint, self.directory, max_to_keep)
+
+    @property
+    def latest(self):
+        return tf.train.latest_checkpoint(self.directory)
+
+    def restore(self):
+        """Restores the latest checkpoint; returns its update count (0 if none)."""
+        latest = self.latest
+        if latest is None:
+            return 0
+        self.checkpoint.restore(latest).assert_existing_objects_matched()
+        return int(self.model.optimizer.iterations)
+
+    def save(self):
+        """Writes a checkpoint named by the current update count (all workers must call it)."""
+        step = int(self.model.optimizer.iterations)
+        path = self.manager.save(checkpoint_number=step)
+        return path if self.chief else None
+
+    def close(self):
+        if not self.chief:
+            shutil.rmtree(self.directory, ignore_errors=True)
+
+
+class CheckpointEachRound(keras.callbacks.Callback):
+    """Saves a checkpoint at the end of every round (Keras epoch)."""
+
+    def __init__(self, checkpointer):
+        super().__init__()
+        self.checkpointer = checkpointer
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.checkpointer.save()
+
+
+class StopAtStep(keras.callbacks.Callback):
+    """Stops `fit` once the optimizer has made `steps` updates."""
+
+    def __init__(self, steps):
+        super().__init__()
+        self.steps = steps
+
+    def on_train_batch_end(self, batch, logs=None):
+        if int(self.model.optimizer.iterations) >= self.steps:
+            self.model.stop_training = True
+
+
+def fit(model, train_dataset, heldout_dataset, training, checkpointer, log_dir, initial_step):
+    """Trains `model` from update `initial_step` to `training.steps`.
+
+    Args:
+        model: keras.Model. Compiled, with weights restored by `checkpointer`.
+        train_dataset: tf.data.Dataset. Endless batches `(x, y)`.
+        heldout_dataset: tf.data.Dataset or None. Finite held-out batches.
+        training: TrainingConfig.
+        checkpointer: Checkpointer.
+        log_dir: str. TensorBoard log directory.
+        initial_step: int. Updates already made (from the restored checkpoint).
+
+    Returns:
+        dict. The last round's logs (training and `val_` held-out metrics).
+    """
+    round_length = min(training.checkpoint_every, training.steps)
+    rounds = math.ceil(training.steps / round_length)
+    callbacks = [
+        StopAtStep(training.steps),
+        CheckpointEachRound(checkpointer),
+        keras.callbacks.TensorBoard(log_dir),
+    ]
+    history = model.fit(
+        train_dataset,
+        steps_per_epoch=round_length * training.accumulation_steps,
+        epochs=rounds,
+        initial_epoch=initial_step // round_length,
+        validation_data=heldout_dataset,
+        callbacks=callbacks,
+        verbose=1 if checkpointer.chief else 0,
+    )
+    return {name: values[-1] for name, values in history.history.items()}
