@@ -36,7 +36,7 @@ def features_to_inputs(features):
     y = {
         "mlm_ids": tf.cast(features["masked_lm_ids"], tf.int32),
         "mlm_weights": tf.cast(features["masked_lm_weights"], tf.float32),
-        "nsp_labels": tf.cast(features["next_sentence_labels"], tf.int32),
+        "nsp_labels": tf.reshape(tf.cast(features["next_sentence_labels"], tf.int32), [-1]),
     }
     return x, y
 

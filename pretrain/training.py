@@ -67,6 +67,18 @@ def is_chief(strategy):
     )
 
 
+def worker_shard(strategy):
+    """`(index, count)` of this worker's share of the input (the chief is 0)."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    cluster = resolver.cluster_spec().as_dict() if resolver is not None else {}
+    if not cluster:
+        return 0, 1
+    chiefs = len(cluster.get("chief", []))
+    count = chiefs + len(cluster.get("worker", []))
+    index = 0 if resolver.task_type == "chief" else chiefs + resolver.task_id
+    return index, count
+
+
 class Checkpointer:
     """Periodic checkpoints of a compiled model and its optimizer.
 
@@ -161,6 +173,7 @@ def fit(model, train_dataset, heldout_dataset, training, checkpointer, log_dir, 
         initial_epoch=initial_step // round_length,
         validation_data=heldout_dataset,
         callbacks=callbacks,
+        shuffle=False,
         verbose=1 if checkpointer.chief else 0,
     )
     return {name: values[-1] for name, values in history.history.items()}

@@ -1,0 +1,101 @@
+"""Load what `pretrain bert` / `pretrain gpt` wrote: backbone, config and tokenizer.
+
+`load_pretrained(model_dir)` reads an output directory (contract E) and
+returns a `Pretrained` with the trained backbone (`BertEncoder` or
+`GptDecoder`), the run's `PretrainConfig`, the path of `vocab.txt` and a
+matching `WordPieceTokenizer`. A finished run is loaded from `model.keras`; a
+run that was interrupted is loaded from its latest checkpoint.
+
+Example (after `pretrain bert --corpus ... --output runs/bert`):
+
+    pretrained = load_pretrained("runs/bert")
+    token_ids = pretrained.tokenizer().tokenize_flat(["A sentence."])
+    encoder = pretrained.backbone
+"""
+
+import dataclasses
+import os
+
+import keras
+import tensorflow as tf
+
+from pretrain.errors import UsageError
+from pretrain.pretrain_config import PretrainConfig
+from pretrain.tokenizer import WordPieceTokenizer, load_vocabulary
+
+
+@dataclasses.dataclass
+class Pretrained:
+    """A pretrained backbone with its config and vocabulary.
+
+    Attributes:
+        backbone: keras.Model. The trained encoder/decoder (layer name "backbone").
+        config: PretrainConfig. The configuration the run was trained with.
+        vocabulary_path: str. The run's `vocab.txt`.
+        model_dir: str. The output directory it was loaded from.
+    """
+
+    backbone: keras.Model
+    config: PretrainConfig
+    vocabulary_path: str
+    model_dir: str
+
+    def tokenizer(self):
+        """The `WordPieceTokenizer` the backbone was trained with."""
+        return WordPieceTokenizer(
+            load_vocabulary(self.vocabulary_path),
+            lowercase=self.config.tokenizer.lowercase,
+            strip_accents=self.config.tokenizer.strip_accents,
+        )
+
+
+def load_pretrained(model_dir):
+    """Loads the output directory of a pretraining run (finished or interrupted)."""
+    config_path = os.path.join(model_dir, "config.json")
+    if not os.path.isfile(config_path):
+        raise UsageError(
+            f"{model_dir} is not a pretraining output directory (no config.json); "
+            "pass the --output directory of `pretrain bert` or `pretrain gpt`"
+        )
+    config = PretrainConfig.load(config_path)
+    vocabulary_path = os.path.join(model_dir, config.tokenizer.vocabulary)
+    if not os.path.isfile(vocabulary_path):
+        raise UsageError(f"{model_dir} has no {config.tokenizer.vocabulary}")
+    model_path = os.path.join(model_dir, "model.keras")
+    if os.path.isfile(model_path):
+        model = _load_model(model_path)
+    else:
+        model = _restore_latest_checkpoint(config, model_dir)
+    return Pretrained(model.get_layer("backbone"), config, vocabulary_path, model_dir)
+
+
+def _load_model(model_path):
+    # Importing the modules registers the pretraining models with Keras.
+    from pretrain import bert_pretrainer, gpt_pretrainer  # noqa: F401
+
+    return keras.models.load_model(model_path, compile=False)
+
+
+def _restore_latest_checkpoint(config, model_dir):
+    from pretrain.bert_pretrainer import BertPretrainer
+    from pretrain.gpt_pretrainer import GptPretrainer
+
+    latest = tf.train.latest_checkpoint(os.path.join(model_dir, "checkpoints"))
+    if latest is None or config.backbone is None:
+        raise UsageError(
+            f"{model_dir} has neither model.keras nor a checkpoint; the run has not trained yet"
+        )
+    backbone_class = _backbone_class(config.model)
+    backbone = backbone_class.from_config(dict(config.backbone, dtype=None))
+    if config.model == "bert":
+        model = BertPretrainer(backbone, nsp=config.data.nsp)
+    else:
+        model = GptPretrainer(backbone)
+    tf.train.Checkpoint(model=model).restore(latest).expect_partial()
+    return model
+
+
+def _backbone_class(model):
+    from layers import BertEncoder, GptDecoder
+
+    return BertEncoder if model == "bert" else GptDecoder
