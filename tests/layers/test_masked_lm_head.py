@@ -1,0 +1,50 @@
+import numpy as np
+import pytest
+from layer_testing import run_layer_test
+
+from layers import MaskedLMHead, TokenEmbedding
+
+SEQUENCE = np.random.default_rng(0).normal(size=(2, 6, 8)).astype("float32")
+POSITIONS = np.array([[1, 4], [0, 5]], "int32")
+
+
+def test_masked_lm_head_layer_untied():
+    run_layer_test(
+        MaskedLMHead,
+        {"vocabulary_size": 20},
+        {"sequence_output": SEQUENCE, "mask_positions": POSITIONS},
+        expected_output_shape=(2, 2, 20),
+        expected_num_trainable_weights=6,
+    )
+
+
+def test_masked_lm_head_layer_tied():
+    embedding_config = TokenEmbedding(vocabulary_size=20, hidden_dim=8).get_config()
+    run_layer_test(
+        MaskedLMHead,
+        {"token_embedding": TokenEmbedding.from_config(embedding_config)},
+        {"sequence_output": SEQUENCE, "mask_positions": POSITIONS},
+        expected_output_shape=(2, 2, 20),
+        expected_num_trainable_weights=6,
+    )
+
+
+def test_tied_head_uses_the_embedding_and_only_masked_positions():
+    embedding = TokenEmbedding(vocabulary_size=20, hidden_dim=8)
+    head = MaskedLMHead(token_embedding=embedding)
+    logits = np.asarray(head(SEQUENCE, POSITIONS))
+    assert any(weight is embedding.embeddings for weight in head.trainable_weights)
+    changed = SEQUENCE.copy()
+    changed[0, 2] += 10.0  # an unmasked position
+    np.testing.assert_array_equal(np.asarray(head(changed, POSITIONS)), logits)
+    gathered = SEQUENCE[np.arange(2)[:, None], POSITIONS]
+    transformed = np.asarray(head.transform_layer_norm(head.transform_dense(gathered)))
+    expected = transformed @ np.asarray(embedding.embeddings).T + np.asarray(head.output_bias)
+    np.testing.assert_allclose(logits, expected, atol=1e-5)
+
+
+def test_vocabulary_mismatch_and_float_positions_are_rejected():
+    with pytest.raises(ValueError, match="vocabulary_size"):
+        MaskedLMHead(vocabulary_size=5, token_embedding=TokenEmbedding(20, 8))
+    with pytest.raises(ValueError, match="mask_positions"):
+        MaskedLMHead(vocabulary_size=5)(SEQUENCE, POSITIONS.astype("float32"))

@@ -1,0 +1,35 @@
+import numpy as np
+import pytest
+from layer_testing import run_layer_test
+
+from layers import TransformerEncoderBlock
+
+INPUTS = np.random.default_rng(0).normal(size=(2, 5, 8)).astype("float32")
+PADDING_MASK = np.array([[1, 1, 1, 0, 0], [1, 1, 1, 1, 1]], "int32")
+
+
+@pytest.mark.parametrize("normalize_first", [False, True])
+def test_transformer_encoder_block_layer(normalize_first):
+    run_layer_test(
+        TransformerEncoderBlock,
+        {"num_heads": 2, "intermediate_dim": 16, "dropout": 0.1, "normalize_first": normalize_first},
+        {"inputs": INPUTS, "padding_mask": PADDING_MASK},
+        expected_output_shape=(2, 5, 8),
+        expected_num_trainable_weights=16,
+    )
+
+
+def test_padded_inputs_never_change_real_outputs():
+    block = TransformerEncoderBlock(num_heads=2, intermediate_dim=16)
+    output = np.asarray(block(INPUTS, padding_mask=PADDING_MASK))
+    changed = INPUTS.copy()
+    changed[0, 3:] = 100.0
+    changed_output = np.asarray(block(changed, padding_mask=PADDING_MASK))
+    np.testing.assert_allclose(changed_output[0, :3], output[0, :3], atol=1e-5)
+    np.testing.assert_allclose(changed_output[1], output[1], atol=1e-5)
+    assert not np.allclose(changed_output[0, 3:], output[0, 3:])
+
+
+def test_hidden_dim_not_divisible_by_heads_is_rejected():
+    with pytest.raises(ValueError, match="num_heads"):
+        TransformerEncoderBlock(num_heads=3, intermediate_dim=16)(INPUTS)
