@@ -17,6 +17,7 @@ import sys
 COMMANDS = {
     "bert": "pretrain.bert_command",
     "gpt": "pretrain.gpt_command",
+    "seq2seq": "pretrain.seq2seq_command",
 }
 
 

@@ -48,6 +48,14 @@ from pretrain.tokenizer import CLS_ID, PAD_ID, SEP_ID
 
 @dataclasses.dataclass(frozen=True)
 class SpanCorruptionConfig:
+    """The data of a seq2seq denoising run (`"data"` in its config.json)."""
+
+    # Corpus files, directories or globs; read with `pretrain.corpus.read_documents`.
+    corpus: tuple = ()
+    corpus_format: str = "lines"
+    errors: str = "strict"
+    # Document i is held out (evaluation only) when i % heldout_every == heldout_every - 1.
+    heldout_every: int = 20
     # Encoder input length in tokens (sentinels and the final [SEP] included).
     input_length: int = 128
     # T5's defaults: 15% of the tokens, spans of 3 tokens on average.
@@ -55,14 +63,13 @@ class SpanCorruptionConfig:
     mean_span_length: float = 3.0
     # Sentinels [unused0..] appended to the vocabulary; enough for the spans of one window.
     num_sentinels: int = 100
-    # Document i is held out (evaluation only) when i % heldout_every == 0.
-    heldout_every: int = 20
     seed: int = 0
 
     def replace(self, **changes):
         return dataclasses.replace(self, **changes)
 
     def validated(self):
+        """`self` if every value is in range, else a `UsageError` naming it."""
         if not 0.0 < self.noise_density < 1.0:
             raise UsageError(f"noise density must be in (0, 1), got {self.noise_density}")
         if self.mean_span_length < 1.0:
@@ -165,13 +172,11 @@ def _pad(ids, length):
     return padded
 
 
-def span_corruption_examples(documents_fn, tokenizer, config, split="train", rng=None):
+def span_corruption_examples(documents, tokenizer, config, rng):
     """Yields padded numpy example dicts (see `span_corruption_dataset`)."""
-    config = config.validated()
-    rng = rng if rng is not None else np.random.default_rng(config.seed)
     sentinels = sentinel_ids(tokenizer, config.num_sentinels)
     raw, decoder_length = raw_length(config), target_length(config)
-    for window in token_windows(documents_fn(), tokenizer, raw, split, config.heldout_every):
+    for window in token_windows(documents, tokenizer, raw):
         mask = noise_span_mask(raw, config.noise_density, config.mean_span_length, rng)
         inputs, targets = corrupt_spans(window, mask, sentinels)
         decoder_inputs = np.concatenate([[CLS_ID], targets[:-1]])
@@ -184,7 +189,7 @@ def span_corruption_examples(documents_fn, tokenizer, config, split="train", rng
         }
 
 
-def span_corruption_dataset(documents_fn, tokenizer, config, split="train"):
+def span_corruption_dataset(documents_fn, tokenizer, config, seed=None):
     """An unbatched `tf.data.Dataset` of span-corruption examples.
 
     Each element is a dict of int32 tensors: `encoder_token_ids` and
@@ -192,20 +197,20 @@ def span_corruption_dataset(documents_fn, tokenizer, config, split="train"):
     the targets shifted right), `decoder_padding_mask` and `labels` (the
     targets, `[SEP]`-terminated) `[target_length(config)]`.
 
-    The corpus is read anew every epoch (`documents_fn()` must return a fresh
-    iterator of documents) and the spans are drawn anew, from one random
-    generator seeded by `config.seed`.
+    The corpus is read anew every epoch (`documents_fn()` returns a fresh
+    iterable of documents) and the spans are drawn anew, from one random
+    generator seeded by `seed` (default `config.seed`).
 
     Args:
         documents_fn: callable returning an iterable of documents.
         tokenizer: `WordPieceTokenizer` whose vocabulary holds the sentinels
             (`add_sentinels`).
         config: `SpanCorruptionConfig`.
-        split: `"train"` or `"heldout"`.
+        seed: int or None.
     """
     config = config.validated()
     sentinel_ids(tokenizer, config.num_sentinels)  # fail now, not inside tf.data
-    rng = np.random.default_rng(config.seed + (0 if split == "train" else 1))
+    rng = np.random.default_rng(config.seed if seed is None else seed)
     decoder_length = target_length(config)
     signature = {
         "encoder_token_ids": tf.TensorSpec((config.input_length,), tf.int32),
@@ -215,6 +220,6 @@ def span_corruption_dataset(documents_fn, tokenizer, config, split="train"):
         "labels": tf.TensorSpec((decoder_length,), tf.int32),
     }
     return tf.data.Dataset.from_generator(
-        lambda: span_corruption_examples(documents_fn, tokenizer, config, split, rng),
+        lambda: span_corruption_examples(documents_fn(), tokenizer, config, rng),
         output_signature=signature,
     )

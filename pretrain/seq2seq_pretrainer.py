@@ -1,0 +1,265 @@
+"""Encoder–decoder pretraining with T5's span-corruption objective.
+
+`Seq2SeqPretrainer` wraps a `layers.Seq2SeqTransformer` and predicts each
+target token with teacher forcing (the decoder reads `[CLS]` and the targets
+shifted right). The loss is the token cross-entropy averaged over the real
+target tokens; metrics are `accuracy` (reconstruction token accuracy) and
+`perplexity`.
+
+`run_seq2seq_pretraining(config, output_dir)` is `pretrain seq2seq`: it trains
+(or reuses) the WordPiece vocabulary, appends the sentinels `[unused0..]`,
+trains with AdamW (warmup then linear decay) through `pretrain.training.fit`
+(checkpoints, resume, TensorBoard logs, held-out evaluation) and writes
+
+    vocab.txt       the vocabulary, sentinels at the end
+    config.json     the `Seq2SeqPretrainConfig` ("model": "seq2seq")
+    data/           the corpus split into train.txt and heldout.txt (lines format)
+    checkpoints/    tf.train checkpoints, named by optimizer update
+    logs/           TensorBoard logs
+    model.keras     the pretrainer; its sub-layer "backbone" is the Seq2SeqTransformer
+    serving/        SavedModel: strings in, decoded strings out (saved_models.seq2seq_export)
+    metrics.json    the final training and held-out metrics
+"""
+
+import dataclasses
+import json
+import os
+
+import keras
+import tensorflow as tf
+from keras import ops
+
+from pretrain import training
+from pretrain.bert_pretrainer import scale_for_replicas, weighted_mean_loss
+from pretrain.errors import UsageError
+from pretrain.optimizer import create_optimizer
+from pretrain.perplexity import Perplexity
+from pretrain.pretrain_config import PRESETS, TokenizerConfig, TrainingConfig
+from pretrain.corpus import read_documents
+from pretrain.pretrain_run import prepare_output_dir, prepare_vocabulary, split_corpus
+from pretrain.span_corruption import (
+    SpanCorruptionConfig,
+    add_sentinels,
+    span_corruption_dataset,
+    target_length,
+)
+from pretrain.tokenizer import PAD_ID, WordPieceTokenizer, save_vocabulary
+
+
+@dataclasses.dataclass(frozen=True)
+class DecodingConfig:
+    """How the serving SavedModel decodes."""
+
+    # Hypotheses kept by beam search (1 = greedy).
+    num_beams: int = 4
+    # Decoder positions, the start token included.
+    max_length: int = 64
+
+
+@dataclasses.dataclass(frozen=True)
+class Seq2SeqPretrainConfig:
+    model: str = "seq2seq"
+    # Encoder and decoder size (`layers.BACKBONE_SIZES`), each side.
+    preset: str = "tiny"
+    # T5 and BART share one token embedding between encoder and decoder.
+    share_embeddings: bool = True
+    tokenizer: TokenizerConfig = TokenizerConfig()
+    data: SpanCorruptionConfig = SpanCorruptionConfig()
+    # A small Transformer from scratch tolerates a larger rate than BERT's 1e-4.
+    training: TrainingConfig = TrainingConfig(learning_rate=5e-4)
+    decoding: DecodingConfig = DecodingConfig()
+    # The backbone's `get_config()`, filled in when the model is built.
+    backbone: dict = None
+
+    def replace(self, **changes):
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self):
+        config = dataclasses.asdict(self)
+        config["data"]["corpus"] = list(self.data.corpus)
+        return config
+
+    def save(self, path):
+        with open(path, "w", encoding="utf-8") as file:
+            json.dump(self.to_dict(), file, indent=2, sort_keys=True)
+            file.write("\n")
+
+    def validated(self):
+        if self.preset not in PRESETS:
+            raise UsageError(f"preset must be one of {', '.join(PRESETS)}; got {self.preset!r}")
+        if self.decoding.num_beams < 1 or self.decoding.max_length < 2:
+            raise UsageError("--num-beams must be at least 1 and --max-decode-length at least 2")
+        if not self.data.corpus:
+            raise UsageError("no corpus given: pass --corpus PATH")
+        check_training(self.training)
+        self.data.validated()
+        return self
+
+
+def check_training(training):
+    """Raises `UsageError` naming the first out-of-range `TrainingConfig` value."""
+    for name, value, minimum in (
+        ("--steps", training.steps, 1),
+        ("--batch-size", training.batch_size, 1),
+        ("--checkpoint-every", training.checkpoint_every, 1),
+        ("--eval-batches", training.eval_batches, 0),
+    ):
+        if value < minimum:
+            raise UsageError(f"{name} must be at least {minimum}, got {value}")
+    if training.learning_rate <= 0:
+        raise UsageError(f"--learning-rate must be positive, got {training.learning_rate}")
+    if not 0.0 <= training.warmup_fraction < 1.0:
+        raise UsageError(f"--warmup-fraction must be in [0, 1), got {training.warmup_fraction}")
+
+
+@keras.saving.register_keras_serializable(package="pretraining_toolkit")
+class Seq2SeqPretrainer(keras.Model):
+    """A `Seq2SeqTransformer` trained to produce its targets with teacher forcing.
+
+    Args:
+        backbone: `layers.Seq2SeqTransformer`, named `"backbone"`.
+
+    Call arguments (dict of int `[batch, length]`): `encoder_token_ids`,
+        `encoder_padding_mask`, `decoder_token_ids`, `decoder_padding_mask`.
+
+    Returns:
+        Logits `[batch, target_length, vocabulary_size]`.
+
+    Example:
+
+    >>> import numpy as np
+    >>> from layers.seq2seq_transformer import Seq2SeqTransformer
+    >>> backbone = Seq2SeqTransformer(40, 1, 2, 16, 32, name="backbone")
+    >>> x = {name: np.ones((2, 6), "int32") for name in backbone.input}
+    >>> tuple(Seq2SeqPretrainer(backbone)(x).shape)
+    (2, 6, 40)
+    """
+
+    def __init__(self, backbone, **kwargs):
+        inputs = {name: keras.Input(shape=(None,), dtype="int32", name=name) for name in backbone.input}
+        decoder_output = backbone(inputs)["decoder_sequence_output"]  # (B, T, H)
+        logits = backbone.decoder_token_embedding(decoder_output, reverse=True)  # (B, T, V)
+        super().__init__(inputs=inputs, outputs=logits, **kwargs)
+        self.backbone = backbone
+        self.token_accuracy = keras.metrics.SparseCategoricalAccuracy(name="accuracy")
+        self.perplexity = Perplexity(name="perplexity")
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        logits = ops.cast(y_pred, "float32")
+        weights = ops.cast(ops.not_equal(y, PAD_ID), "float32")
+        per_token = keras.losses.sparse_categorical_crossentropy(y, logits, from_logits=True)
+        self.token_accuracy.update_state(y, logits, sample_weight=weights)
+        self.perplexity.update_state(per_token, sample_weight=weights)
+        return scale_for_replicas(weighted_mean_loss(per_token, weights))
+
+    def get_config(self):
+        return {"backbone": keras.layers.serialize(self.backbone), "name": self.name, "trainable": self.trainable}
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["backbone"] = keras.layers.deserialize(config["backbone"])
+        return cls(**config)
+
+
+def features_to_inputs(features):
+    """A batch of `span_corruption_dataset` -> Keras `(x, labels)`."""
+    labels = features.pop("labels")
+    return features, labels
+
+
+def build_backbone(config, vocabulary_size):
+    from layers import BACKBONE_SIZES
+    from layers.seq2seq_transformer import Seq2SeqTransformer
+
+    if config.backbone is not None:
+        backbone_config = dict(config.backbone, vocabulary_size=vocabulary_size, name="backbone")
+        backbone_config.pop("dtype", None)
+        return Seq2SeqTransformer.from_config(backbone_config)
+    max_length = max(config.data.input_length, target_length(config.data), config.decoding.max_length)
+    return Seq2SeqTransformer(
+        vocabulary_size=vocabulary_size,
+        max_sequence_length=max(max_length, 128),
+        share_embeddings=config.share_embeddings,
+        name="backbone",
+        **BACKBONE_SIZES[config.preset],
+    )
+
+
+def build_datasets(config, tokenizer, data_dir, counts, seed):
+    """Endless training batches and a fixed set of held-out batches (or None).
+
+    `data_dir` holds the corpus split by `pretrain.pretrain_run.split_corpus`.
+    """
+    batch_size = config.training.batch_size
+    train_path, heldout_path = os.path.join(data_dir, "train.txt"), os.path.join(data_dir, "heldout.txt")
+    train = span_corruption_dataset(lambda: read_documents(train_path), tokenizer, config.data, seed)
+    train = train.repeat().batch(batch_size, drop_remainder=True).map(features_to_inputs)
+    heldout = None
+    if config.training.eval_batches and counts["heldout_documents"]:
+        heldout = span_corruption_dataset(lambda: read_documents(heldout_path), tokenizer, config.data)
+        heldout = heldout.batch(batch_size).map(features_to_inputs)
+        heldout = heldout.take(config.training.eval_batches).cache()
+    return train.prefetch(tf.data.AUTOTUNE), heldout
+
+
+def run_seq2seq_pretraining(config, output_dir, vocab_file=None):
+    """Pretrains a `Seq2SeqTransformer` on `config.data.corpus` into `output_dir`.
+
+    Returns:
+        dict. The last round's metrics (training, and `val_*` held-out ones).
+    """
+    from saved_models.seq2seq_export import export_seq2seq
+
+    config = config.replace(
+        data=config.data.replace(corpus=tuple(os.path.abspath(p) for p in config.data.corpus))
+    ).validated()
+    prepare_output_dir(output_dir)
+    checkpoint_dir = os.path.join(output_dir, "checkpoints")
+    resuming = tf.train.latest_checkpoint(checkpoint_dir) is not None
+    data_dir = os.path.join(output_dir, "data")
+    counts = split_corpus(config.data, data_dir)
+    if not counts["train_documents"]:
+        raise UsageError(f"{', '.join(config.data.corpus)} holds no training document")
+    tokens = add_sentinels(
+        prepare_vocabulary(config, output_dir, data_dir, vocab_file, resuming, chief=True),
+        config.data.num_sentinels,
+    )
+    vocabulary_path = os.path.join(output_dir, "vocab.txt")
+    save_vocabulary(tokens, vocabulary_path)
+    tokenizer = WordPieceTokenizer(
+        tokens, lowercase=config.tokenizer.lowercase, strip_accents=config.tokenizer.strip_accents
+    )
+    keras.utils.set_random_seed(config.training.seed)
+    model = Seq2SeqPretrainer(build_backbone(config, len(tokens)), name="seq2seq_pretrainer")
+    model.compile(optimizer=create_optimizer(config.training, model), jit_compile=config.training.jit_compile)
+    checkpointer = training.Checkpointer(model, checkpoint_dir)
+    step = checkpointer.restore()
+    config = config.replace(backbone=model.backbone.get_config())
+    config.save(os.path.join(output_dir, "config.json"))
+    if step:
+        print(f"Resuming from step {step} ({checkpointer.latest})", flush=True)
+    metrics = {}
+    if step < config.training.steps:
+        train, heldout = build_datasets(config, tokenizer, data_dir, counts, config.data.seed + step)
+        metrics = training.fit(
+            model, train, heldout, config.training, checkpointer, os.path.join(output_dir, "logs"), step
+        )
+    final_step = int(model.optimizer.iterations)
+    model.save(os.path.join(output_dir, "model.keras"))
+    export_seq2seq(
+        model.backbone,
+        os.path.join(output_dir, "serving"),
+        vocabulary_path,
+        {"lowercase": config.tokenizer.lowercase, "strip_accents": config.tokenizer.strip_accents},
+        input_length=config.data.input_length,
+        num_beams=config.decoding.num_beams,
+        max_length=config.decoding.max_length,
+    )
+    metrics = {name: float(value) for name, value in dict(metrics, step=final_step).items()}
+    with open(os.path.join(output_dir, "metrics.json"), "w", encoding="utf-8") as file:
+        json.dump(metrics, file, indent=2, sort_keys=True)
+    print("Finished at step {step}: {summary}".format(
+        step=final_step, summary=", ".join(f"{k} {v:.4g}" for k, v in sorted(metrics.items()) if k != "step")
+    ), flush=True)
+    return metrics
