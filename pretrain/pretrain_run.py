@@ -268,6 +268,9 @@ def run_pretraining(config, output_dir, vocab_file=None):
     config = config.replace(
         data=config.data.replace(corpus=tuple(os.path.abspath(p) for p in config.data.corpus))
     ).validated()
+    if vocab_file is not None:
+        size = len(load_vocabulary(vocab_file))
+        config = config.replace(tokenizer=config.tokenizer.replace(vocabulary_size=size))
     checkpoint_dir = os.path.join(output_dir, "checkpoints")
     resuming = tf.train.latest_checkpoint(checkpoint_dir) is not None
     if resuming:

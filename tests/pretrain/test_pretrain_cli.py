@@ -1,0 +1,129 @@
+"""`pretrain bert` / `pretrain gpt` end to end: output directory, config reload, errors."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+from pretrain_run_fixtures import output_files, tiny_run_arguments, write_lines_corpus
+
+import cli
+from pretrain.pretrain_arguments import config_from_args
+from pretrain.pretrain_config import PretrainConfig
+from pretrain.pretrained import load_pretrained
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory, lee_corpus_path):
+    return write_lines_corpus(lee_corpus_path, str(tmp_path_factory.mktemp("corpus") / "news.txt"))
+
+
+@pytest.fixture(scope="module")
+def bert_run(tmp_path_factory, corpus):
+    output = str(tmp_path_factory.mktemp("bert") / "run")
+    assert cli.main(["bert", *tiny_run_arguments(corpus, output), "--masking", "whole-word"]) == 0
+    return output
+
+
+def _parser(command):
+    return cli.build_parser(command)._subparsers._group_actions[0].choices[command]
+
+
+@pytest.mark.parametrize("command", ["bert", "gpt"])
+def test_help_documents_every_option(command, capsys):
+    with pytest.raises(SystemExit):
+        cli.main([command, "--help"])
+    text = capsys.readouterr().out
+    required = ["--corpus", "--output", "--corpus-format", "--preset", "--steps", "--batch-size",
+                "--seq-length", "--vocab", "--vocab-size", "--config"]
+    if command == "bert":
+        required += ["--masking", "--no-nsp"]
+    for option in required:
+        assert option in text
+    undocumented = [a.option_strings for a in _parser(command)._actions if not a.help]
+    assert undocumented == []
+
+
+def test_bert_run_writes_the_contract_e_directory(bert_run):
+    assert {"vocab.txt", "config.json", "checkpoints", "logs", "model.keras", "backbone"} <= set(
+        output_files(bert_run)
+    )
+    with open(os.path.join(bert_run, "config.json")) as file:
+        config = json.load(file)
+    assert config["model"] == "bert" and config["data"]["masking"] == "whole-word"
+    assert config["backbone"]["vocabulary_size"] == 300 and config["backbone"]["num_layers"] == 2
+    assert config["tokenizer"] == {
+        "vocabulary": "vocab.txt", "vocabulary_size": 300, "lowercase": True, "strip_accents": True
+    }
+    with open(os.path.join(bert_run, "metrics.json")) as file:
+        metrics = json.load(file)
+    assert metrics["step"] == 4
+    for name in ("mlm_accuracy", "nsp_accuracy", "val_mlm_accuracy", "val_nsp_accuracy", "val_mlm_perplexity"):
+        assert 0.0 <= metrics[name] <= (1.0 if "accuracy" in name else 1e6)
+    assert os.listdir(os.path.join(bert_run, "logs", "train"))
+    assert os.listdir(os.path.join(bert_run, "logs", "validation"))
+
+
+def test_load_pretrained_returns_the_trained_backbone_and_tokenizer(bert_run):
+    pretrained = load_pretrained(bert_run)
+    assert pretrained.config.model == "bert" and pretrained.backbone.name == "backbone"
+    token_ids = pretrained.tokenizer().tokenize_flat(["The prime minister said."]).to_tensor().numpy()
+    outputs = pretrained.backbone(
+        {"token_ids": token_ids, "segment_ids": np.zeros_like(token_ids),
+         "padding_mask": np.ones_like(token_ids)}
+    )
+    assert outputs["sequence_output"].shape == (1, token_ids.shape[1], 128)
+    # The same weights as the last checkpoint, which load_pretrained uses when model.keras is absent.
+    os.rename(os.path.join(bert_run, "model.keras"), os.path.join(bert_run, "model.keras.bak"))
+    try:
+        from_checkpoint = load_pretrained(bert_run).backbone
+    finally:
+        os.rename(os.path.join(bert_run, "model.keras.bak"), os.path.join(bert_run, "model.keras"))
+    for a, b in zip(pretrained.backbone.weights, from_checkpoint.weights):
+        np.testing.assert_array_equal(np.array(a), np.array(b))
+
+
+def test_config_reloads_and_flags_override_it(bert_run, tmp_path):
+    saved = PretrainConfig.load(os.path.join(bert_run, "config.json"))
+    args = cli.build_parser("bert").parse_args(
+        ["bert", "--config", os.path.join(bert_run, "config.json"), "--output", str(tmp_path), "--steps", "9"]
+    )
+    reloaded = config_from_args(args, "bert")
+    assert reloaded == saved.replace(training=saved.training.replace(steps=9))
+
+
+def test_resume_with_a_different_config_or_vocabulary_is_refused(bert_run, corpus, tmp_path, capsys):
+    assert cli.main(["bert", *tiny_run_arguments(corpus, bert_run, steps=5), "--masking", "whole-word"]) == 2
+    assert "training.steps: 4 in the checkpoint, 5 now" in capsys.readouterr().err
+    other_vocab = tmp_path / "vocab.txt"
+    tokens = open(os.path.join(bert_run, "vocab.txt")).read().split("\n")
+    tokens[-2], tokens[-3] = tokens[-3], tokens[-2]  # same size, different ids
+    other_vocab.write_text("\n".join(tokens))
+    arguments = tiny_run_arguments(corpus, bert_run)
+    arguments[arguments.index("--vocab-size"): arguments.index("--vocab-size") + 2] = ["--vocab", str(other_vocab)]
+    assert cli.main(["bert", *arguments, "--masking", "whole-word"]) == 2
+    assert f"--vocab {other_vocab} differs" in capsys.readouterr().err
+
+
+def test_bad_input_gets_a_clear_error(corpus, tmp_path, capsys):
+    def error(*arguments):
+        assert cli.main(["bert", *arguments]) == 2
+        message = capsys.readouterr().err
+        assert "Traceback" not in message
+        return message
+
+    output = str(tmp_path / "out")
+    assert "matches no file" in error(*tiny_run_arguments(str(tmp_path / "missing.txt"), output))
+    empty = tmp_path / "empty.txt"
+    empty.write_text("\n\n")
+    assert "no text found" in error(*tiny_run_arguments(str(empty), output))
+    single = tmp_path / "single.txt"
+    single.write_text("One document.\nWith two sentences.\n")
+    assert "--no-nsp" in error(*tiny_run_arguments(str(single), output))
+    blocker = tmp_path / "a_file"
+    blocker.write_text("")
+    assert "cannot create output directory" in error(*tiny_run_arguments(corpus, str(blocker / "out")))
+    assert "no corpus given" in error("--output", output)
+    bad_config = tmp_path / "bad.json"
+    bad_config.write_text('{"training": {"stepz": 3}}')
+    assert "stepz" in error("--config", str(bad_config), "--output", output)
