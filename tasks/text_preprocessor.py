@@ -1,0 +1,89 @@
+"""Raw strings (or string pairs) -> BERT model inputs, in the TensorFlow graph."""
+
+import tensorflow as tf
+import tensorflow_text as tf_text
+
+from pretrain.tokenizer import WordPieceTokenizer
+
+
+class TextPreprocessor(tf.Module):
+    """Packs raw strings, or pairs of strings, into fixed-length BERT inputs.
+
+    Every step is a TensorFlow or tf-text op (WordPiece tokenization,
+    round-robin truncation, `[CLS] a [SEP] b [SEP]` packing, padding), so the
+    same object runs eagerly, inside `tf.data.Dataset.map` and inside an
+    exported SavedModel signature; the tokenizer's lookup table is tracked
+    through this module, so saving and loading keep it.
+
+    Args:
+        tokenizer: a `pretrain.tokenizer.WordPieceTokenizer` (contract C): it
+            has `tokenize_flat(strings)` and `token_to_id(token)`.
+        seq_length: int. Length of every packed sequence, special tokens
+            included. Defaults to 128.
+
+    Call arguments:
+        texts: string tensor [B] (or a Python list of str).
+        pairs: optional string tensor [B]: second segments.
+
+    Returns:
+        dict of int32 [B, seq_length] tensors: `token_ids`, `segment_ids`
+        (0 for `[CLS] a [SEP]`, 1 for `b [SEP]`), `padding_mask` (1 = real).
+
+    Example:
+    >>> from pretrain.tokenizer import WordPieceTokenizer, SPECIAL_TOKENS
+    >>> tokenizer = WordPieceTokenizer(list(SPECIAL_TOKENS) + ["a", "b"])
+    >>> inputs = TextPreprocessor(tokenizer, seq_length=6)(["a b"], ["b"])
+    >>> inputs["token_ids"].numpy().tolist()
+    [[2, 5, 6, 3, 6, 3]]
+    >>> inputs["segment_ids"].numpy().tolist()
+    [[0, 0, 0, 0, 1, 1]]
+    """
+
+    def __init__(self, tokenizer, seq_length=128, name="text_preprocessor"):
+        super().__init__(name=name)
+        if seq_length < 3:
+            raise ValueError(
+                f"seq_length={seq_length}: needs room for [CLS], [SEP] and at "
+                "least one token; use 3 or more."
+            )
+        self.tokenizer = tokenizer
+        self.seq_length = seq_length
+        self.cls_id = tokenizer.token_to_id("[CLS]")
+        self.sep_id = tokenizer.token_to_id("[SEP]")
+
+    def __call__(self, texts, pairs=None):
+        segments = [self._pieces(texts)]
+        if pairs is not None:
+            segments.append(self._pieces(pairs))
+        room = self.seq_length - len(segments) - 1  # [CLS] + one [SEP] each
+        segments = tf_text.RoundRobinTrimmer(max_seq_length=room).trim(segments)
+        token_ids, segment_ids = tf_text.combine_segments(
+            segments, start_of_sequence_id=self.cls_id, end_of_segment_id=self.sep_id
+        )
+        token_ids, padding_mask = tf_text.pad_model_inputs(token_ids, self.seq_length)
+        segment_ids, _ = tf_text.pad_model_inputs(segment_ids, self.seq_length)
+        return {
+            "token_ids": tf.cast(token_ids, tf.int32),
+            "segment_ids": tf.cast(segment_ids, tf.int32),
+            "padding_mask": tf.cast(padding_mask, tf.int32),
+        }
+
+    def get_config(self):
+        """Everything needed to rebuild it: vocabulary list, tokenizer options, length."""
+        return {
+            "vocabulary": list(self.tokenizer.vocabulary),
+            "lowercase": self.tokenizer.lowercase,
+            "strip_accents": self.tokenizer.strip_accents,
+            "seq_length": self.seq_length,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        tokenizer = WordPieceTokenizer(
+            config["vocabulary"], lowercase=config["lowercase"], strip_accents=config["strip_accents"]
+        )
+        return cls(tokenizer, seq_length=config["seq_length"])
+
+    def _pieces(self, strings):
+        pieces = self.tokenizer.tokenize_flat(tf.convert_to_tensor(strings, tf.string))
+        return tf.cast(pieces, tf.int32)
