@@ -216,14 +216,17 @@ class _DecodedStream:
         self._buffer = b""
 
     def read(self, size=-1):
-        while size < 0 or len(self._buffer) < size:
+        chunks, length = [self._buffer], len(self._buffer)
+        while size < 0 or length < size:
             line = next(self._lines, None)
             if line is None:
                 break
-            self._buffer += line[1].encode("utf-8") + b"\n"
-        size = len(self._buffer) if size < 0 else size
-        chunk, self._buffer = self._buffer[:size], self._buffer[size:]
-        return chunk
+            chunks.append(line[1].encode("utf-8") + b"\n")
+            length += len(chunks[-1])
+        data = b"".join(chunks)
+        size = len(data) if size < 0 else size
+        self._buffer = data[size:]
+        return data[:size]
 
 
 def _wiki_documents(path, errors):
@@ -250,6 +253,8 @@ def _wiki_documents(path, errors):
 
 
 def _is_prose(paragraph):
-    """Keeps paragraphs of running text; drops table rows, lists of links, captions."""
+    """Keeps paragraphs of running text; drops table rows, lists, image captions."""
     text = paragraph.strip()
-    return len(text.split()) >= 4 and not text.startswith(("|", "!", "{", "*", "#", ":", ";", "="))
+    return len(text.split()) >= 4 and not text.startswith(
+        ("|", "!", "{", "*", "#", ":", ";", "=", "File:", "Image:", "Category:")
+    )
