@@ -28,7 +28,7 @@ class SinusoidalPositionEncoding(keras.layers.Layer):
     >>> import numpy as np
     >>> from layers import SinusoidalPositionEncoding
     >>> encoding = SinusoidalPositionEncoding()(np.zeros((1, 3, 4), "float32"))
-    >>> np.round(np.asarray(encoding)[0, 1], 4).tolist()
+    >>> [round(float(value), 4) for value in np.asarray(encoding)[0, 1]]
     [0.8415, 0.5403, 0.01, 1.0]
 
     Reference:

@@ -33,3 +33,23 @@ def test_padded_inputs_never_change_real_outputs():
 def test_hidden_dim_not_divisible_by_heads_is_rejected():
     with pytest.raises(ValueError, match="num_heads"):
         TransformerEncoderBlock(num_heads=3, intermediate_dim=16)(INPUTS)
+
+
+def prefix_lm_mask(length, prefix_length):
+    """UniLM prefix mask: the prefix sees itself both ways, later tokens see the prefix and earlier tokens."""
+    visible = np.tril(np.ones((length, length), "int32"))
+    visible[:, :prefix_length] = 1
+    return visible
+
+
+def test_explicit_prefix_mask_gives_the_intended_visibility():
+    block = TransformerEncoderBlock(num_heads=2, intermediate_dim=16)
+    mask = np.stack([prefix_lm_mask(5, 2)] * 2)
+    output = np.asarray(block(INPUTS, attention_mask=mask))
+    for position in range(5):
+        changed = INPUTS.copy()
+        changed[:, position] += 3.0
+        changed_output = np.asarray(block(changed, attention_mask=mask))
+        affected = ~np.isclose(changed_output, output, atol=1e-5).all(axis=(0, 2))
+        # Token `position` is seen by every query whose mask row lets it through.
+        np.testing.assert_array_equal(affected, mask[0][:, position].astype(bool) | (np.arange(5) == position))

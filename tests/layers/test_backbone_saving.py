@@ -1,0 +1,92 @@
+"""`.keras` round trips of both backbones and a SavedModel export loaded without this project."""
+
+import json
+import os
+import subprocess
+import sys
+
+import keras
+import numpy as np
+
+from layers import BertEncoder, GptDecoder
+
+SIZES = dict(vocabulary_size=30, num_layers=1, num_heads=2, hidden_dim=8, intermediate_dim=16, max_sequence_length=12)
+BERT_INPUTS = {
+    "token_ids": np.array([[2, 7, 9, 3, 0], [2, 5, 3, 0, 0]], "int32"),
+    "segment_ids": np.zeros((2, 5), "int32"),
+    "padding_mask": np.array([[1, 1, 1, 1, 0], [1, 1, 1, 0, 0]], "int32"),
+}
+GPT_INPUTS = {"token_ids": BERT_INPUTS["token_ids"], "padding_mask": BERT_INPUTS["padding_mask"]}
+
+
+def test_bert_encoder_keras_file_round_trip(tmp_path):
+    encoder = BertEncoder(**SIZES)
+    expected = encoder.predict(BERT_INPUTS, verbose=0)
+    encoder.save(tmp_path / "bert.keras")
+    reloaded = keras.saving.load_model(tmp_path / "bert.keras")
+    assert isinstance(reloaded, BertEncoder)
+    assert reloaded.get_config() == encoder.get_config()
+    actual = reloaded.predict(BERT_INPUTS, verbose=0)
+    for name in ("sequence_output", "pooled_output"):
+        np.testing.assert_allclose(actual[name], expected[name], atol=1e-6)
+    assert reloaded.token_embedding is reloaded.embeddings_layer.token_embedding
+
+
+def test_gpt_decoder_keras_file_round_trip(tmp_path):
+    decoder = GptDecoder(**SIZES)
+    expected = decoder.predict(GPT_INPUTS, verbose=0)
+    decoder.save(tmp_path / "gpt.keras")
+    reloaded = keras.saving.load_model(tmp_path / "gpt.keras")
+    assert isinstance(reloaded, GptDecoder)
+    np.testing.assert_allclose(reloaded.predict(GPT_INPUTS, verbose=0), expected, atol=1e-6)
+    np.testing.assert_allclose(reloaded.logits(expected), decoder.logits(expected), atol=1e-6)
+
+
+LOAD_AND_RUN = """
+import json, sys
+import numpy as np
+import tensorflow as tf
+model = tf.saved_model.load(sys.argv[1])
+inputs = {name: tf.constant(value, tf.int32) for name, value in json.loads(sys.argv[2]).items()}
+outputs = model.serve(inputs)
+outputs = outputs if isinstance(outputs, dict) else {"output": outputs}
+print(json.dumps({
+    "outputs": {name: np.asarray(value).tolist() for name, value in outputs.items()},
+    "project_imported": any(name == "layers" or name.startswith("layers.") for name in sys.modules),
+}))
+"""
+
+
+def run_without_project(saved_model_dir, inputs, working_dir):
+    """Load and call the SavedModel in a fresh Python that cannot import this project."""
+    environment = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    environment["TF_CPP_MIN_LOG_LEVEL"] = "3"
+    serialized = json.dumps({name: value.tolist() for name, value in inputs.items()})
+    result = subprocess.run(
+        [sys.executable, "-c", LOAD_AND_RUN, str(saved_model_dir), serialized],
+        cwd=working_dir,
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_exported_saved_models_load_without_this_project(tmp_path):
+    encoder = BertEncoder(**SIZES)
+    decoder = GptDecoder(**SIZES)
+    encoder.export(str(tmp_path / "bert"), verbose=False)
+    decoder.export(str(tmp_path / "gpt"), verbose=False)
+
+    bert = run_without_project(tmp_path / "bert", BERT_INPUTS, tmp_path)
+    assert not bert["project_imported"]
+    expected = encoder.predict(BERT_INPUTS, verbose=0)
+    for name in ("sequence_output", "pooled_output"):
+        np.testing.assert_allclose(np.array(bert["outputs"][name]), expected[name], atol=1e-5)
+
+    gpt = run_without_project(tmp_path / "gpt", GPT_INPUTS, tmp_path)
+    assert not gpt["project_imported"]
+    np.testing.assert_allclose(
+        np.array(gpt["outputs"]["output"]), decoder.predict(GPT_INPUTS, verbose=0), atol=1e-5
+    )
