@@ -18,6 +18,9 @@ COMMANDS = {
     "bert": "pretrain.bert_command",
     "gpt": "pretrain.gpt_command",
     "seq2seq": "pretrain.seq2seq_command",
+    "elmo": "pretrain.elmo_command",
+    "vocab": "pretrain.vocab_command",
+    "examples": "pretrain.examples_command",
 }
 
 

@@ -1,6 +1,7 @@
 """ELMo: a bidirectional LSTM language model whose layers mix into contextual embeddings."""
 
 import keras
+import numpy as np
 from keras import ops
 
 
@@ -130,6 +131,92 @@ class CharacterEncoder(keras.layers.Layer):
         )
         return config
 
+# Character ids: 0 pads, 1 begins and 2 ends a token, UTF-8 byte b is b + 3.
+PAD_CHARACTER, BEGIN_CHARACTER, END_CHARACTER, BYTE_OFFSET = 0, 1, 2, 3
+
+
+def character_ids_for_vocabulary(vocabulary, max_characters):
+    """`[len(vocabulary), max_characters]` int32 character ids of each token string.
+
+    Each row is begin, the token's UTF-8 bytes (cut to fit), end, then padding;
+    `[PAD]` (id 0) gets an all-padding row. `##` continuation prefixes are kept,
+    so a piece inside a word differs from the same letters starting one.
+
+    >>> character_ids_for_vocabulary(["[PAD]", "ab"], 5).tolist()
+    [[0, 0, 0, 0, 0], [1, 100, 101, 2, 0]]
+    """
+    if max_characters < 3:
+        raise ValueError(f"`max_characters` must be at least 3, got {max_characters}.")
+    table = np.zeros((len(vocabulary), max_characters), np.int32)
+    for index, token in enumerate(vocabulary):
+        if index == 0:
+            continue
+        codes = [b + BYTE_OFFSET for b in token.encode("utf-8")[: max_characters - 2]]
+        row = [BEGIN_CHARACTER] + codes + [END_CHARACTER]
+        table[index, : len(row)] = row
+    return table
+
+
+@keras.saving.register_keras_serializable(package="pretraining_toolkit")
+class TokenCharacters(keras.layers.Layer):
+    """Looks up the character ids of token ids in a fixed (non-trainable) table.
+
+    Fill the table with `set_table(character_ids_for_vocabulary(...))`; it is
+    a weight, so checkpoints, `.keras` files and SavedModels carry it.
+
+    Args:
+        vocabulary_size: int. Rows of the table.
+        max_characters: int. Characters per token.
+
+    Call arguments:
+        token_ids: int tensor `[batch, sequence]`.
+
+    Example:
+
+    >>> import numpy as np
+    >>> lookup = TokenCharacters(vocabulary_size=2, max_characters=5)
+    >>> lookup.set_table(character_ids_for_vocabulary(["[PAD]", "ab"], 5))
+    >>> np.asarray(lookup(np.array([[1]]))).tolist()
+    [[[1, 100, 101, 2, 0]]]
+    """
+
+    def __init__(self, vocabulary_size, max_characters, **kwargs):
+        super().__init__(**kwargs)
+        self.vocabulary_size = int(vocabulary_size)
+        self.max_characters = int(max_characters)
+
+    def build(self, token_ids_shape=None):
+        self.table = self.add_weight(
+            name="table",
+            shape=(self.vocabulary_size, self.max_characters),
+            dtype="int32",
+            initializer="zeros",
+            trainable=False,
+        )
+        self.built = True
+
+    def set_table(self, table):
+        """Sets the `[vocabulary_size, max_characters]` character ids."""
+        if not self.built:
+            self.build()
+        if tuple(np.shape(table)) != (self.vocabulary_size, self.max_characters):
+            raise ValueError(
+                f"Character table of shape {np.shape(table)} does not match "
+                f"({self.vocabulary_size}, {self.max_characters})."
+            )
+        self.table.assign(np.asarray(table, np.int32))
+
+    def call(self, token_ids):
+        return ops.take(self.table, token_ids, axis=0)  # (B, T, C)
+
+    def compute_output_shape(self, token_ids_shape):
+        return tuple(token_ids_shape) + (self.max_characters,)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"vocabulary_size": self.vocabulary_size, "max_characters": self.max_characters})
+        return config
+
 
 @keras.saving.register_keras_serializable(package="pretraining_toolkit")
 class ScalarMix(keras.layers.Layer):
@@ -170,8 +257,11 @@ class ScalarMix(keras.layers.Layer):
 class Elmo(keras.Model):
     """An ELMo backbone: token or character inputs, forward and backward LSTMs.
 
-    Each token is first embedded (a lookup for `input_type="tokens"`, a
-    `CharacterEncoder` for `input_type="characters"`), then read by a stack of
+    Each token is first embedded: a lookup for `input_type="tokens"`; for
+    `input_type="characters"`, its character ids (from the non-trainable
+    `TokenCharacters` table, which `set_vocabulary` fills from the WordPiece
+    vocabulary) through the `CharacterEncoder` char-CNN. Either way the inputs
+    are token ids, so both kinds export and serve alike. Then it is read by a stack of
     left-to-right LSTMs and, separately, a stack of right-to-left LSTMs, with
     residual connections between LSTM layers. Layer 0 is the token vector
     repeated for both directions; layer `j >= 1` is the concatenation of the
@@ -186,14 +276,13 @@ class Elmo(keras.Model):
         hidden_dim: int. LSTM units and token vector size. Defaults to 256.
         dropout: float. Dropout between layers. Defaults to 0.1.
         input_type: `"tokens"` or `"characters"`. Defaults to `"tokens"`.
-        max_characters: int. Characters per token (character inputs only).
-            Defaults to 16.
+        max_characters: int. Characters per token, begin and end markers
+            included (character inputs only). Defaults to 16.
         character_filters: list of `(width, count)` (character inputs only).
             Defaults to `((1, 32), (2, 32), (3, 64), (4, 128), (5, 256))`.
 
-    Inputs (dict): `token_ids` int `[batch, sequence]` (or `character_ids`
-    int `[batch, sequence, max_characters]`) and `padding_mask` `[batch,
-    sequence]` (1 = real token).
+    Inputs (dict): `token_ids` int `[batch, sequence]` and `padding_mask`
+    `[batch, sequence]` (1 = real token).
 
     Outputs (dict): `sequence_output` `[batch, sequence, 2 * hidden_dim]`
     (the mix), `layer_outputs` `[batch, num_layers + 1, sequence, 2 *
@@ -232,7 +321,9 @@ class Elmo(keras.Model):
         # === Layers ===
         if input_type == "tokens":
             token_encoder = keras.layers.Embedding(vocabulary_size, hidden_dim, name="token_embedding")
+            token_characters = None
         else:
+            token_characters = TokenCharacters(vocabulary_size, max_characters, name="token_characters")
             token_encoder = CharacterEncoder(
                 hidden_dim, filters=character_filters, name="character_encoder"
             )
@@ -250,13 +341,13 @@ class Elmo(keras.Model):
         scalar_mix = ScalarMix(name="scalar_mix")
 
         # === Functional model ===
-        if input_type == "tokens":
-            ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
-        else:
-            ids = keras.Input(shape=(None, max_characters), dtype="int32", name="character_ids")
+        token_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
         padding_mask = keras.Input(shape=(None,), dtype="int32", name="padding_mask")
         mask = ops.cast(padding_mask, "bool")
-        tokens = dropout_layer(token_encoder(ids))
+        if token_characters is None:
+            tokens = dropout_layer(token_encoder(token_ids))
+        else:
+            tokens = dropout_layer(token_encoder(token_characters(token_ids)))
         forward, backward = tokens, tokens
         layers = [ops.concatenate([tokens, tokens], axis=-1)]
         for i in range(num_layers):
@@ -275,7 +366,7 @@ class Elmo(keras.Model):
             "backward_output": backward,
         }
         super().__init__(
-            inputs={ids.name: ids, "padding_mask": padding_mask}, outputs=outputs, **kwargs
+            inputs={"token_ids": token_ids, "padding_mask": padding_mask}, outputs=outputs, **kwargs
         )
 
         # === Config ===
@@ -287,6 +378,17 @@ class Elmo(keras.Model):
         self.max_characters = int(max_characters)
         self.character_filters = tuple(tuple(pair) for pair in character_filters)
         self.token_encoder = token_encoder
+        self.token_characters = token_characters
+
+    def set_vocabulary(self, vocabulary):
+        """Fills the character table from the token strings (character inputs only)."""
+        if self.token_characters is None:
+            raise ValueError("`set_vocabulary` needs `input_type='characters'`.")
+        if len(vocabulary) != self.vocabulary_size:
+            raise ValueError(
+                f"The vocabulary has {len(vocabulary)} tokens, the model {self.vocabulary_size}."
+            )
+        self.token_characters.set_table(character_ids_for_vocabulary(vocabulary, self.max_characters))
 
     def get_config(self):
         return {

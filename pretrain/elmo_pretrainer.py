@@ -1,0 +1,274 @@
+"""ELMo pretraining: a forward and a backward LSTM language model trained together.
+
+`ElmoPretrainer` wraps a `layers.elmo.Elmo` backbone and one softmax shared
+by both directions (as ELMo): the forward LSTM's output at position `t`
+predicts token `t + 1`, the backward LSTM's predicts token `t - 1`. The loss is
+the mean of the two directions' token cross-entropies; metrics are
+`forward_perplexity` and `backward_perplexity`.
+
+`run_elmo_pretraining(config, output_dir)` is `pretrain elmo`: it trains (or
+reuses) a WordPiece vocabulary, cuts the corpus into windows of `seq_length`
+tokens, trains with AdamW (warmup then linear decay, checkpoints, resume,
+TensorBoard logs, held-out evaluation) and writes
+
+    vocab.txt       the WordPiece vocabulary
+    config.json     the `ElmoPretrainConfig` ("model": "elmo")
+    data/           the corpus split into train.txt and heldout.txt
+    checkpoints/    tf.train checkpoints, named by optimizer update
+    logs/           TensorBoard logs
+    model.keras     the pretrainer; its sub-layer "backbone" is the Elmo model
+    backbone/       SavedModel of the backbone (saved_models.backbone_export):
+                    token_ids + padding_mask in, sequence_output (the learned
+                    mix of layers), layer_outputs, forward/backward outputs out;
+                    `preprocess` turns strings into those inputs
+    metrics.json    the final training and held-out metrics
+"""
+
+import dataclasses
+import json
+import os
+
+import keras
+import numpy as np
+import tensorflow as tf
+from keras import ops
+
+from pretrain import training
+from pretrain.bert_pretrainer import scale_for_replicas, weighted_mean_loss
+from pretrain.corpus import read_documents
+from pretrain.errors import UsageError
+from pretrain.optimizer import create_optimizer
+from pretrain.perplexity import Perplexity
+from pretrain.pretrain_config import TokenizerConfig, TrainingConfig
+from pretrain.pretrain_run import prepare_output_dir, prepare_vocabulary, split_corpus
+from pretrain.seq2seq_pretrainer import check_training
+from pretrain.token_windows import token_windows
+from pretrain.tokenizer import PAD_ID, WordPieceTokenizer
+
+INPUT_TYPES = ("tokens", "characters")
+
+
+@dataclasses.dataclass(frozen=True)
+class ElmoDataConfig:
+    corpus: tuple = ()
+    corpus_format: str = "lines"
+    errors: str = "strict"
+    # Document i is held out (evaluation only) when i % heldout_every == heldout_every - 1.
+    heldout_every: int = 20
+    # Tokens per training window (ELMo trained on sentences; windows keep context across them).
+    seq_length: int = 64
+
+    def replace(self, **changes):
+        return dataclasses.replace(self, **changes)
+
+
+@dataclasses.dataclass(frozen=True)
+class ElmoPretrainConfig:
+    model: str = "elmo"
+    # LSTM layers per direction; ELMo has 2.
+    num_layers: int = 2
+    # LSTM units and token vector size (ELMo: 4096 cells projected to 512).
+    hidden_dim: int = 256
+    dropout: float = 0.1
+    # "tokens": an embedding per WordPiece token; "characters": ELMo's char-CNN over its bytes.
+    input_type: str = "tokens"
+    max_characters: int = 16
+    tokenizer: TokenizerConfig = TokenizerConfig()
+    data: ElmoDataConfig = ElmoDataConfig()
+    # LSTMs train well with Adam at 1e-3.
+    training: TrainingConfig = TrainingConfig(learning_rate=1e-3, warmup_fraction=0.05)
+    # The backbone's `get_config()`, filled in when the model is built.
+    backbone: dict = None
+
+    def replace(self, **changes):
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self):
+        config = dataclasses.asdict(self)
+        config["data"]["corpus"] = list(self.data.corpus)
+        return config
+
+    def save(self, path):
+        with open(path, "w", encoding="utf-8") as file:
+            json.dump(self.to_dict(), file, indent=2, sort_keys=True)
+            file.write("\n")
+
+    def validated(self):
+        if self.input_type not in INPUT_TYPES:
+            raise UsageError(f"--input-type must be one of {', '.join(INPUT_TYPES)}; got {self.input_type!r}")
+        for name, value, minimum in (
+            ("--num-layers", self.num_layers, 1),
+            ("--hidden-dim", self.hidden_dim, 1),
+            ("--max-characters", self.max_characters, 3),
+            ("--seq-length", self.data.seq_length, 2),
+            ("--heldout-every", self.data.heldout_every, 2),
+        ):
+            if value < minimum:
+                raise UsageError(f"{name} must be at least {minimum}, got {value}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise UsageError(f"--dropout must be in [0, 1), got {self.dropout}")
+        if not self.data.corpus:
+            raise UsageError("no corpus given: pass --corpus PATH")
+        check_training(self.training)
+        return self
+
+
+@keras.saving.register_keras_serializable(package="pretraining_toolkit")
+class ElmoPretrainer(keras.Model):
+    """An `Elmo` backbone with one softmax shared by its two language models.
+
+    Args:
+        backbone: `layers.elmo.Elmo`, named `"backbone"`.
+
+    Call arguments (dict): `token_ids`, `padding_mask` int `[batch, sequence]`.
+
+    Returns:
+        Logits `[batch, 2, sequence, vocabulary_size]`: index 0 forward (next
+        token), index 1 backward (previous token).
+
+    Example:
+
+    >>> import numpy as np
+    >>> from layers.elmo import Elmo
+    >>> backbone = Elmo(vocabulary_size=30, num_layers=1, hidden_dim=8, name="backbone")
+    >>> x = {"token_ids": np.ones((2, 5), "int32"), "padding_mask": np.ones((2, 5), "int32")}
+    >>> tuple(ElmoPretrainer(backbone)(x).shape)
+    (2, 2, 5, 30)
+    """
+
+    def __init__(self, backbone, **kwargs):
+        inputs = {name: keras.Input(shape=(None,), dtype="int32", name=name) for name in backbone.input}
+        outputs = backbone(inputs)
+        # The layer mix is fitted per downstream task; the language models do not read it.
+        backbone.get_layer("scalar_mix").trainable = False
+        softmax = keras.layers.Dense(backbone.vocabulary_size, name="softmax")
+        logits = ops.stack(
+            [softmax(outputs["forward_output"]), softmax(outputs["backward_output"])], axis=1
+        )  # (B, 2, T, V)
+        super().__init__(inputs=inputs, outputs=logits, **kwargs)
+        self.backbone = backbone
+        self.forward_perplexity = Perplexity(name="forward_perplexity")
+        self.backward_perplexity = Perplexity(name="backward_perplexity")
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        logits = ops.cast(y_pred, "float32")
+        losses = []
+        for direction, metric, labels, predicted in (
+            ("forward", self.forward_perplexity, y[:, 1:], logits[:, 0, :-1]),
+            ("backward", self.backward_perplexity, y[:, :-1], logits[:, 1, 1:]),
+        ):
+            weights = ops.cast(ops.not_equal(labels, PAD_ID), "float32")
+            per_token = keras.losses.sparse_categorical_crossentropy(labels, predicted, from_logits=True)
+            metric.update_state(per_token, sample_weight=weights)
+            losses.append(weighted_mean_loss(per_token, weights))
+        return scale_for_replicas((losses[0] + losses[1]) / 2.0)
+
+    def get_config(self):
+        return {"backbone": keras.layers.serialize(self.backbone), "name": self.name, "trainable": self.trainable}
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["backbone"] = keras.layers.deserialize(config["backbone"])
+        return cls(**config)
+
+
+def elmo_dataset(documents_fn, tokenizer, seq_length):
+    """Unbatched `(inputs, token_ids)` windows of `seq_length` tokens; read anew each epoch."""
+
+    def windows():
+        for window in token_windows(documents_fn(), tokenizer, seq_length):
+            yield {"token_ids": window, "padding_mask": np.ones_like(window)}, window
+
+    spec = tf.TensorSpec((seq_length,), tf.int32)
+    return tf.data.Dataset.from_generator(
+        windows, output_signature=({"token_ids": spec, "padding_mask": spec}, spec)
+    )
+
+
+def build_backbone(config, vocabulary):
+    from layers.elmo import Elmo
+
+    if config.backbone is not None:
+        backbone = Elmo.from_config(dict(config.backbone, vocabulary_size=len(vocabulary), name="backbone"))
+    else:
+        backbone = Elmo(
+            vocabulary_size=len(vocabulary),
+            num_layers=config.num_layers,
+            hidden_dim=config.hidden_dim,
+            dropout=config.dropout,
+            input_type=config.input_type,
+            max_characters=config.max_characters,
+            name="backbone",
+        )
+    if backbone.input_type == "characters":
+        backbone.set_vocabulary(vocabulary)
+    return backbone
+
+
+def build_datasets(config, tokenizer, data_dir, counts):
+    """Shuffled endless training batches and a fixed set of held-out batches (or None)."""
+    batch_size, seq_length = config.training.batch_size, config.data.seq_length
+    train_path, heldout_path = os.path.join(data_dir, "train.txt"), os.path.join(data_dir, "heldout.txt")
+    train = elmo_dataset(lambda: read_documents(train_path), tokenizer, seq_length)
+    train = train.shuffle(1000, seed=config.training.seed).repeat().batch(batch_size, drop_remainder=True)
+    heldout = None
+    if config.training.eval_batches and counts["heldout_documents"]:
+        heldout = elmo_dataset(lambda: read_documents(heldout_path), tokenizer, seq_length)
+        heldout = heldout.batch(batch_size).take(config.training.eval_batches).cache()
+    return train.prefetch(tf.data.AUTOTUNE), heldout
+
+
+def run_elmo_pretraining(config, output_dir, vocab_file=None):
+    """Pretrains an `Elmo` backbone on `config.data.corpus` into `output_dir`.
+
+    Returns:
+        dict. The last round's metrics (training, and `val_*` held-out ones).
+    """
+    from saved_models.backbone_export import export_backbone
+
+    config = config.replace(
+        data=config.data.replace(corpus=tuple(os.path.abspath(p) for p in config.data.corpus))
+    ).validated()
+    prepare_output_dir(output_dir)
+    checkpoint_dir = os.path.join(output_dir, "checkpoints")
+    resuming = tf.train.latest_checkpoint(checkpoint_dir) is not None
+    data_dir = os.path.join(output_dir, "data")
+    counts = split_corpus(config.data, data_dir)
+    if not counts["train_documents"]:
+        raise UsageError(f"{', '.join(config.data.corpus)} holds no training document")
+    vocabulary = prepare_vocabulary(config, output_dir, data_dir, vocab_file, resuming, chief=True)
+    tokenizer_options = {"lowercase": config.tokenizer.lowercase, "strip_accents": config.tokenizer.strip_accents}
+    tokenizer = WordPieceTokenizer(vocabulary, **tokenizer_options)
+    keras.utils.set_random_seed(config.training.seed)
+    model = ElmoPretrainer(build_backbone(config, vocabulary), name="elmo_pretrainer")
+    model.compile(optimizer=create_optimizer(config.training, model), jit_compile=config.training.jit_compile)
+    checkpointer = training.Checkpointer(model, checkpoint_dir)
+    step = checkpointer.restore()
+    config = config.replace(backbone=model.backbone.get_config())
+    config.save(os.path.join(output_dir, "config.json"))
+    if step:
+        print(f"Resuming from step {step} ({checkpointer.latest})", flush=True)
+    metrics = {}
+    if step < config.training.steps:
+        train, heldout = build_datasets(config, tokenizer, data_dir, counts)
+        metrics = training.fit(
+            model, train, heldout, config.training, checkpointer, os.path.join(output_dir, "logs"), step
+        )
+    final_step = int(model.optimizer.iterations)
+    model.backbone.get_layer("scalar_mix").trainable = True  # for fine-tuning
+    model.save(os.path.join(output_dir, "model.keras"))
+    export_backbone(
+        model.backbone,
+        os.path.join(output_dir, "backbone"),
+        os.path.join(output_dir, "vocab.txt"),
+        tokenizer_options,
+        seq_length=config.data.seq_length,
+    )
+    metrics = {name: float(value) for name, value in dict(metrics, step=final_step).items()}
+    with open(os.path.join(output_dir, "metrics.json"), "w", encoding="utf-8") as file:
+        json.dump(metrics, file, indent=2, sort_keys=True)
+    print("Finished at step {step}: {summary}".format(
+        step=final_step, summary=", ".join(f"{k} {v:.4g}" for k, v in sorted(metrics.items()) if k != "step")
+    ), flush=True)
+    return metrics
