@@ -12,9 +12,9 @@ Example:
 >>> import tempfile
 >>> folder = tempfile.mkdtemp()
 >>> examples = tf.data.Dataset.from_tensors({"input_ids": tf.constant([2, 7, 3, 0])})
->>> paths = write_tfrecords(examples, folder, num_shards=1, progress=False)
->>> [p.rsplit("/", 1)[-1] for p in paths]
-['examples-00000-of-00001.tfrecord']
+>>> paths, count = write_tfrecords(examples, folder, num_shards=1, progress=False)
+>>> [p.rsplit("/", 1)[-1] for p in paths], count
+(['examples-00000-of-00001.tfrecord'], 1)
 """
 
 import os
@@ -22,10 +22,11 @@ import os
 import tensorflow as tf
 
 from pretrain.errors import UsageError
+from pretrain.pipeline_errors import usage_errors_from_pipeline
 
 
 def write_tfrecords(dataset, output_dir, num_shards=1, prefix="examples", progress=True):
-    """Writes `dataset` round-robin into `num_shards` files; returns their paths.
+    """Writes `dataset` round-robin into `num_shards` files; returns `(paths, count)`.
 
     Args:
         dataset: unbatched `tf.data.Dataset` of dicts of fixed-length tensors.
@@ -40,15 +41,17 @@ def write_tfrecords(dataset, output_dir, num_shards=1, prefix="examples", progre
     paths = [os.path.join(output_dir, f"{prefix}-{i:05d}-of-{num_shards:05d}.tfrecord") for i in range(num_shards)]
     writers = [tf.io.TFRecordWriter(path) for path in paths]
     counter = _counter(progress)
+    index = -1
     try:
-        for index, features in enumerate(dataset.as_numpy_iterator()):
-            writers[index % num_shards].write(_serialize(features))
-            counter.update(1)
+        with usage_errors_from_pipeline():
+            for index, features in enumerate(dataset.as_numpy_iterator()):
+                writers[index % num_shards].write(_serialize(features))
+                counter.update(1)
     finally:
         for writer in writers:
             writer.close()
         counter.close()
-    return paths
+    return paths, index + 1
 
 
 def bert_feature_spec(seq_length, max_predictions):

@@ -58,8 +58,9 @@ def test_our_examples_round_trip_through_shards(tmp_path, lee_corpus_path):
     tokenizer = WordPieceTokenizer(vocabulary)
     dataset = bert_dataset(lee_corpus_path, tokenizer, seq_length=64, max_predictions=10, seed=2).take(200)
     written = list(dataset.as_numpy_iterator())
-    paths = write_tfrecords(tf.data.Dataset.from_tensor_slices(
+    paths, count = write_tfrecords(tf.data.Dataset.from_tensor_slices(
         {k: np.stack([w[k] for w in written]) for k in written[0]}), str(tmp_path), num_shards=3, progress=False)
+    assert count == 200
     assert [p.rsplit("/", 1)[1] for p in paths] == [f"examples-0000{i}-of-00003.tfrecord" for i in range(3)]
     shards = [list(read_bert_tfrecords(p, 64, 10).as_numpy_iterator()) for p in paths]
     assert [len(s) for s in shards] == [67, 67, 66]
