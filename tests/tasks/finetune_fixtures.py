@@ -1,11 +1,11 @@
 """Tiny pretrained output dirs (contract E) built from a random backbone, for tests."""
 
-import json
 import os
 
 import keras
 
 from layers import BertEncoder, GptDecoder
+from pretrain.pretrain_config import PretrainConfig
 from pretrain.tokenizer import save_vocabulary, train_vocabulary
 from saved_models.backbone_export import export_backbone
 
@@ -37,14 +37,7 @@ def make_pretrained_dir(output_dir, lee_corpus_path, model="bert", vocab_size=60
     backbone = backbone_class(vocabulary_size=len(vocabulary), dropout=0.0, name="backbone", **TINY_SIZE)
     wrapper = keras.Model(backbone.input, backbone(backbone.input), name=f"{model}_pretrainer")
     wrapper.save(os.path.join(output_dir, "model.keras"))
-    config = {
-        "model": model,
-        "backbone": backbone.get_config(),
-        "tokenizer": TOKENIZER_OPTIONS,
-        "data": {},
-        "training": {},
-    }
-    with open(os.path.join(output_dir, "config.json"), "w", encoding="utf-8") as file:
-        json.dump(config, file)
+    config = PretrainConfig(model=model, backbone=backbone.get_config())
+    config.save(os.path.join(output_dir, "config.json"))
     export_backbone(backbone, os.path.join(output_dir, "backbone"), vocabulary_path, TOKENIZER_OPTIONS, seq_length=16)
     return output_dir, backbone

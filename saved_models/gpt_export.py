@@ -1,0 +1,53 @@
+"""Export a GPT decoder as a SavedModel: prompts in, generated text out.
+
+`serving_default` takes `prompts` string [B] and returns `generated_text`
+string [B] (the continuation of each prompt, up to `[SEP]` or
+`max_length`). Tokenization, the decoding loop with the key/value cache and
+detokenization all run in the graph, with the decoding settings fixed at export
+(`GenerationConfig`, also written to `assets.extra/generation.json`).
+
+    curl -d '{"instances": [{"prompts": "the history of"}]}' \\
+        http://localhost:8501/v1/models/gpt:predict
+"""
+
+import dataclasses
+import json
+import os
+
+import tensorflow as tf
+
+from tasks.gpt_generator import GptGenerator
+
+
+def export_gpt_serving(decoder, tokenizer, output_dir, generation_config):
+    """Writes the text-generation SavedModel.
+
+    Args:
+        decoder: a `layers.GptDecoder`.
+        tokenizer: its `pretrain.tokenizer.WordPieceTokenizer`.
+        output_dir: str. Directory to write.
+        generation_config: a `tasks.generation.GenerationConfig`.
+
+    Returns:
+        `output_dir`.
+    """
+    module = _GptServing(GptGenerator(decoder, tokenizer, generation_config))
+    tf.saved_model.save(module, output_dir, signatures={"serving_default": module.generate})
+    os.makedirs(os.path.join(output_dir, "assets.extra"), exist_ok=True)
+    with open(os.path.join(output_dir, "assets.extra", "generation.json"), "w", encoding="utf-8") as file:
+        json.dump(dataclasses.asdict(generation_config), file, indent=2)
+    return output_dir
+
+
+class _GptServing(tf.__internal__.tracking.AutoTrackable):
+    """The SavedModel root: decoder variables, tokenizer, the generate function."""
+
+    def __init__(self, generator):
+        self.generator = generator
+        self.tokenizer = generator.tokenizer
+        self.variables = [variable.value for variable in generator.decoder.variables]
+        prompts = tf.TensorSpec([None], tf.string, name="prompts")
+        self.generate = tf.function(self._generate, input_signature=[prompts])
+
+    def _generate(self, prompts):
+        return {"generated_text": self.generator(prompts)}

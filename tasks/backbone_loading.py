@@ -1,0 +1,55 @@
+"""Load a pretrained backbone and its tokenizer from a `pretrain` output dir or a backbone SavedModel."""
+
+import dataclasses
+import json
+import os
+
+from pretrain.errors import UsageError
+from pretrain.tokenizer import WordPieceTokenizer
+
+
+@dataclasses.dataclass
+class LoadedBackbone:
+    """A backbone ready to put under a task head."""
+
+    backbone: object  # layers.BertEncoder / GptDecoder, or tasks.SavedModelBackbone
+    tokenizer: WordPieceTokenizer
+    model_type: str  # "bert" or "gpt"
+    input_names: list
+
+
+def load_backbone(model_path):
+    """Reads `model_path`: a `pretrain` output dir (contract E) or a SavedModel
+    written by `saved_models.backbone_export.export_backbone`."""
+    if not os.path.isdir(model_path):
+        raise UsageError(f"--model {model_path}: no such directory; pass a pretrain output dir or a backbone SavedModel.")
+    if os.path.exists(os.path.join(model_path, "saved_model.pb")):
+        return _load_saved_model(model_path)
+    if os.path.exists(os.path.join(model_path, "config.json")):
+        return _load_pretrain_output(model_path)
+    raise UsageError(
+        f"--model {model_path}: neither a pretrain output dir (config.json) nor a SavedModel (saved_model.pb)."
+    )
+
+
+def _load_pretrain_output(model_dir):
+    from pretrain.pretrained import load_pretrained
+
+    pretrained = load_pretrained(model_dir)
+    backbone = pretrained.backbone
+    return LoadedBackbone(backbone, pretrained.tokenizer(), pretrained.config.model, sorted(backbone.input))
+
+
+def _load_saved_model(path):
+    from tasks.saved_model_backbone import SavedModelBackbone
+
+    config_path = os.path.join(path, "assets.extra", "config.json")
+    if not os.path.exists(config_path):
+        raise UsageError(f"--model {path}: a SavedModel without assets.extra/config.json; export it with `pretrain export`.")
+    with open(config_path, encoding="utf-8") as file:
+        config = json.load(file)
+    options = {key: config["tokenizer"][key] for key in ("lowercase", "strip_accents")}
+    tokenizer = WordPieceTokenizer(os.path.join(path, "assets", "vocab.txt"), **options)
+    backbone = SavedModelBackbone(path, name="backbone")
+    model_type = "bert" if "segment_ids" in backbone.input_names else "gpt"
+    return LoadedBackbone(backbone, tokenizer, model_type, backbone.input_names)

@@ -1,0 +1,152 @@
+"""Text classification (single texts or pairs), multi-label classification and regression."""
+
+import keras
+import tensorflow as tf
+
+from tasks.task_model import TaskModel
+from tasks.text_preprocessor import TextPreprocessor
+
+PROBLEM_TYPES = ("single_label", "multi_label", "regression")
+
+
+@keras.saving.register_keras_serializable(package="pretraining_toolkit")
+class TextClassifier(TaskModel):
+    """A head on the backbone's `pooled_output`: dropout, then one dense layer.
+
+    The outputs are logits [B, num_classes]: softmax them for
+    `single_label`, sigmoid them for `multi_label` (each label independent);
+    for `regression` (num_classes values) they are the predictions.
+    `compile_for_task` picks the matching loss: sparse softmax cross-entropy
+    (or `SparseFocalLoss`), binary cross-entropy, mean squared error.
+
+    `fit`, `evaluate` and `predict` take raw strings too: a list of texts, a
+    `(texts, pairs)` tuple, or a batched `tf.data.Dataset` of them; the
+    `preprocessor` tokenizes them with the backbone's WordPiece vocabulary.
+    The preprocessor and label names are part of the config, so the `.keras`
+    file is self-contained.
+
+    Args:
+        backbone: a `layers.BertEncoder` or `tasks.SavedModelBackbone` (a
+            backbone whose outputs include `pooled_output`).
+        num_classes: int. Number of classes, labels or regression targets.
+        preprocessor: a `tasks.TextPreprocessor` or None (then `x` must be
+            token-id dicts).
+        problem_type: one of "single_label", "multi_label", "regression".
+        label_names: list of str, one per class; defaults to "0", "1", ...
+        dropout: float. Dropout before the dense layer. Defaults to 0.1.
+
+    Example:
+    >>> classifier = TextClassifier(backbone, num_classes=2, preprocessor=preprocessor)  # doctest: +SKIP
+    >>> classifier.compile_for_task(learning_rate=5e-5)  # doctest: +SKIP
+    >>> classifier.fit(["good film", "dull"], [1, 0], epochs=1)  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        backbone,
+        num_classes,
+        preprocessor=None,
+        problem_type="single_label",
+        label_names=None,
+        dropout=0.1,
+        **kwargs,
+    ):
+        if problem_type not in PROBLEM_TYPES:
+            raise ValueError(f"problem_type={problem_type!r}: use one of {PROBLEM_TYPES}.")
+        if num_classes < 1:
+            raise ValueError(f"num_classes={num_classes}: must be >= 1.")
+        label_names = list(label_names) if label_names is not None else [str(i) for i in range(num_classes)]
+        if len(label_names) != num_classes:
+            raise ValueError(f"label_names has {len(label_names)} names for num_classes={num_classes}.")
+        # === Layers ===
+        head_dropout = keras.layers.Dropout(dropout, name="head_dropout")
+        head = keras.layers.Dense(num_classes, name="logits")
+
+        # === Functional model ===
+        inputs = {name: keras.Input(shape=(None,), dtype="int32", name=name) for name in backbone_input_names(backbone)}
+        pooled = backbone(inputs)["pooled_output"]
+        logits = head(head_dropout(pooled))
+        super().__init__(inputs=inputs, outputs=logits, **kwargs)
+
+        # === Config ===
+        self.backbone = backbone
+        self.num_classes = num_classes
+        self.preprocessor = preprocessor
+        self.problem_type = problem_type
+        self.label_names = label_names
+        self.dropout = dropout
+
+    def compile_for_task(self, optimizer=None, learning_rate=5e-5, loss=None, **kwargs):
+        """`compile` with the loss and metric that fit `problem_type`."""
+        if loss is None:
+            loss = {
+                "single_label": keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                "multi_label": keras.losses.BinaryCrossentropy(from_logits=True),
+                "regression": keras.losses.MeanSquaredError(),
+            }[self.problem_type]
+        metrics = {
+            "single_label": [keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+            "multi_label": [keras.metrics.BinaryAccuracy(name="accuracy", threshold=0.0)],
+            "regression": [keras.metrics.MeanAbsoluteError(name="mae")],
+        }[self.problem_type]
+        optimizer = optimizer or keras.optimizers.AdamW(learning_rate, weight_decay=0.01)
+        self.compile(optimizer=optimizer, loss=loss, metrics=metrics, **kwargs)
+
+    def probabilities(self, logits):
+        """Logits -> class probabilities (softmax or sigmoid); regression: unchanged."""
+        if self.problem_type == "single_label":
+            return tf.nn.softmax(logits, axis=-1)
+        if self.problem_type == "multi_label":
+            return tf.sigmoid(logits)
+        return logits
+
+    def make_dataset(self, x, y, batch_size, shuffle=False):
+        """Raw texts (list, `(texts, pairs)` or a batched dataset) -> batched model inputs."""
+        if self.preprocessor is None:
+            raise ValueError("This classifier has no preprocessor: pass token-id dicts, not strings.")
+        if isinstance(x, tf.data.Dataset):
+            dataset = x
+        else:
+            x = tuple(tf.constant(list(part), tf.string) for part in x) if isinstance(x, tuple) else tf.constant(list(x), tf.string)
+            dataset = tf.data.Dataset.from_tensor_slices(x if y is None else (x, _labels(y, self.problem_type)))
+            if shuffle:
+                dataset = dataset.shuffle(len(y), reshuffle_each_iteration=True)
+            dataset = dataset.batch(batch_size)
+
+        def preprocess(texts, labels=None):
+            inputs = self.preprocessor(*texts) if isinstance(texts, tuple) else self.preprocessor(texts)
+            return inputs if labels is None else (inputs, labels)
+
+        return dataset.map(preprocess, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+
+    def get_config(self):
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            "backbone": keras.saving.serialize_keras_object(self.backbone),
+            "num_classes": self.num_classes,
+            "preprocessor": self.preprocessor.get_config() if self.preprocessor is not None else None,
+            "problem_type": self.problem_type,
+            "label_names": self.label_names,
+            "dropout": self.dropout,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["backbone"] = keras.saving.deserialize_keras_object(config["backbone"])
+        if config.get("preprocessor") is not None:
+            config["preprocessor"] = TextPreprocessor.from_config(config["preprocessor"])
+        return cls(**config)
+
+
+def backbone_input_names(backbone):
+    """The input names a backbone expects (functional models and SavedModel layers)."""
+    if hasattr(backbone, "input_names") and not isinstance(backbone, keras.Model):
+        return list(backbone.input_names)
+    return sorted(backbone.input)
+
+
+def _labels(y, problem_type):
+    dtype = tf.int32 if problem_type == "single_label" else tf.float32
+    return tf.constant(y, dtype)
