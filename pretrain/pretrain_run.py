@@ -306,7 +306,7 @@ def run_pretraining(config, output_dir, vocab_file=None):
             metrics = training.fit(
                 model, train, heldout, config.training, checkpointer, log_dir, step
             )
-        metrics["step"] = int(model.optimizer.iterations)
+        metrics["step"] = training.updates_done(model)
         print(f"Finished at step {metrics['step']}: {_format_metrics(metrics)}", flush=True)
         if chief:
             export_outputs(model, output_dir)

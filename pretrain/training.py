@@ -79,6 +79,11 @@ def worker_shard(strategy):
     return index, count
 
 
+def updates_done(model):
+    """The optimizer updates made so far (also for mirrored variables)."""
+    return int(tf.convert_to_tensor(model.optimizer.iterations))
+
+
 class Checkpointer:
     """Periodic checkpoints of a compiled model and its optimizer.
 
@@ -108,11 +113,11 @@ class Checkpointer:
         if latest is None:
             return 0
         self.checkpoint.restore(latest).assert_existing_objects_matched()
-        return int(self.model.optimizer.iterations)
+        return updates_done(self.model)
 
     def save(self):
         """Writes a checkpoint named by the current update count (all workers must call it)."""
-        step = int(self.model.optimizer.iterations)
+        step = updates_done(self.model)
         path = self.manager.save(checkpoint_number=step)
         return path if self.chief else None
 
@@ -140,7 +145,7 @@ class StopAtStep(keras.callbacks.Callback):
         self.steps = steps
 
     def on_train_batch_end(self, batch, logs=None):
-        if int(self.model.optimizer.iterations) >= self.steps:
+        if updates_done(self.model) >= self.steps:
             self.model.stop_training = True
 
 
@@ -166,14 +171,35 @@ def fit(model, train_dataset, heldout_dataset, training, checkpointer, log_dir, 
         CheckpointEachRound(checkpointer),
         keras.callbacks.TensorBoard(log_dir),
     ]
-    history = model.fit(
-        train_dataset,
-        steps_per_epoch=round_length * training.accumulation_steps,
-        epochs=rounds,
-        initial_epoch=initial_step // round_length,
-        validation_data=heldout_dataset,
-        callbacks=callbacks,
-        shuffle=False,
-        verbose=1 if checkpointer.chief else 0,
-    )
+    strategy = model.distribute_strategy
+    if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        _work_around_keras_multi_worker_reduction(model)
+    with strategy.scope():
+        # Keras's symbolic pre-build reduces one input batch across workers,
+        # which fails for dict inputs under MultiWorkerMirroredStrategy. The
+        # model, metrics and optimizer were built in this scope already, and
+        # inside the scope fit still distributes through this strategy.
+        model._distribute_strategy = None
+        history = model.fit(
+            train_dataset,
+            steps_per_epoch=round_length * training.accumulation_steps,
+            epochs=rounds,
+            initial_epoch=initial_step // round_length,
+            validation_data=heldout_dataset,
+            callbacks=callbacks,
+            shuffle=False,
+            verbose=1 if checkpointer.chief else 0,
+        )
     return {name: values[-1] for name, values in history.history.items()}
+
+
+def _work_around_keras_multi_worker_reduction(model):
+    """Keras 3 reduces each step's logs with `strategy.reduce("MEAN", v, axis=0)`
+    under MultiWorkerMirroredStrategy, which fails for scalar metrics
+    (tensorflow/tensorflow#72388); logs of shape [1] reduce to the same scalar."""
+    compute_metrics = model.compute_metrics
+
+    def metrics_of_shape_one(*args, **kwargs):
+        return {name: tf.reshape(value, [1]) for name, value in compute_metrics(*args, **kwargs).items()}
+
+    model.compute_metrics = metrics_of_shape_one
