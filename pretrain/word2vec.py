@@ -1,0 +1,421 @@
+"""Skip-gram and CBOW word vectors (word2vec), trained with TensorFlow in large vectorised steps.
+
+The trainer follows word2vec/gensim: frequent words are subsampled with
+P_keep = min(1, sqrt(t/f) + t/f), each centre word's window is shrunk to a
+uniform 1..window, the objective is negative sampling from unigram^0.75
+and/or hierarchical softmax over a Huffman tree, CBOW averages the context
+vectors, and the learning rate decays linearly from `learning_rate` to
+`min_learning_rate` over all epochs.
+
+What differs is the shape of the work. Instead of one (centre, context)
+pair at a time, a step takes `batch_tokens` consecutive corpus tokens and
+handles every window offset as a shifted copy of the whole batch: the
+input and output vectors are gathered once per token, every offset is an
+elementwise product (fused by XLA), and the negative samples are `shared_negatives`
+words drawn once per step and shared by every pair in it, so the negative
+term is one [batch, shared_negatives] matrix product. Each pair's negative
+term is scaled by `negative / shared_negatives`, so its expectation equals
+drawing `negative` samples per pair. The summed updates are added to the
+tables in place with one scatter-add per table (no optimizer state).
+
+Example (tiny; see `docs/embeddings.md` for real corpora):
+
+>>> import tempfile
+>>> from pretrain.word_corpus import EncodedCorpus
+>>> documents = [["the quick brown fox jumps over the lazy dog"]] * 50
+>>> corpus = EncodedCorpus.build(documents, tempfile.mkdtemp())
+>>> config = Word2VecConfig(dim=8, min_count=1, epochs=1, sample=0)
+>>> vectors = Word2VecTrainer(config, corpus).train(verbose=False)
+>>> vectors.vectors.shape
+(8, 8)
+"""
+
+import dataclasses
+import json
+import math
+import queue
+import threading
+import time
+
+import numpy as np
+import tensorflow as tf
+
+from pretrain.errors import UsageError
+from pretrain.huffman import huffman_paths
+from pretrain.training import worker_shard
+from pretrain.word_vectors import WordVectors
+from pretrain.word_vocabulary import WordVocabulary
+
+NEGATIVE_TABLE_SIZE = 10_000_000  # word2vec.c uses 1e8; 1e7 resolves probabilities down to 1e-7
+
+
+@dataclasses.dataclass
+class Word2VecConfig:
+    """Hyperparameters; the defaults are gensim's `Word2Vec` defaults unless noted."""
+
+    architecture: str = "skipgram"  # or "cbow" (gensim sg=0 is its default; we default to skip-gram)
+    dim: int = 100
+    window: int = 5
+    negative: int = 5  # negative samples per pair; 0 disables negative sampling
+    hierarchical_softmax: bool = False
+    min_count: int = 5
+    max_vocab: int = None  # keep at most this many most frequent words
+    epochs: int = 5
+    sample: float = 1e-3  # subsampling threshold t
+    learning_rate: float = 0.025
+    min_learning_rate: float = 1e-4
+    ns_exponent: float = 0.75
+    batch_tokens: int = 4096  # tokens per step; much larger batches sum too many updates of frequent words
+    jit_compile: bool = False  # XLA: measured slower on this 2-core CPU (docs/embeddings.md)
+    seed: int = 1
+
+    def validate(self):
+        if self.architecture not in ("skipgram", "cbow"):
+            raise UsageError(f"architecture must be 'skipgram' or 'cbow', got {self.architecture!r}.")
+        for name in ("dim", "window", "epochs", "batch_tokens"):
+            if getattr(self, name) < 1:
+                raise UsageError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(self, name)}.")
+        if self.negative < 0:
+            raise UsageError(f"--negative must be >= 0, got {self.negative}.")
+        if self.negative == 0 and not self.hierarchical_softmax:
+            raise UsageError("--negative 0 needs --hs: there would be no objective to train.")
+        if not 0 < self.learning_rate:
+            raise UsageError(f"--learning-rate must be > 0, got {self.learning_rate}.")
+
+    def save(self, path):
+        with open(path, "w", encoding="utf-8") as file:
+            json.dump(dataclasses.asdict(self), file, indent=2)
+
+
+def shift(x, offset):
+    """y[i] = x[i + offset], zero where i + offset falls outside (static offset)."""
+    if offset == 0:
+        return x
+    pad = tf.zeros_like(x[: abs(offset)])
+    if offset > 0:
+        return tf.concat([x[offset:], pad], axis=0)
+    return tf.concat([pad, x[:offset]], axis=0)
+
+
+def learning_rate_at(progress, config):
+    """Linear decay from `learning_rate` to `min_learning_rate` as progress goes 0 -> 1."""
+    progress = min(max(progress, 0.0), 1.0)
+    return config.learning_rate - (config.learning_rate - config.min_learning_rate) * progress
+
+
+class Word2VecTrainer:
+    """Trains word vectors on an `EncodedCorpus` under a `tf.distribute` strategy.
+
+    Args:
+        config: Word2VecConfig.
+        corpus: EncodedCorpus.
+        strategy: tf.distribute.Strategy. Defaults to the current one
+            (`tf.distribute.get_strategy()`); each worker of a
+            MultiWorkerMirroredStrategy trains on its share of the batches and
+            the updates are summed across workers every step.
+        subwords: optional `(rows, weights)`, int32/float32 [vocabulary_size, S]:
+            a word's input vector is the weighted sum of these input-table rows
+            (fastText); by default row i is word i alone.
+        input_rows: size of the input table when `subwords` adds rows.
+        log_dir: optional TensorBoard directory for loss, words/s and learning rate.
+    """
+
+    def __init__(self, config, corpus, strategy=None, subwords=None, input_rows=None, log_dir=None):
+        config.validate()
+        self.config = config
+        self.corpus = corpus
+        self.strategy = strategy or tf.distribute.get_strategy()
+        self.vocabulary = WordVocabulary.from_counts(corpus.counts, config.min_count, config.max_vocab)
+        self.log_dir = log_dir
+        size = len(self.vocabulary)
+        if subwords is None:
+            subwords = (np.arange(size, dtype=np.int32)[:, None], np.ones((size, 1), np.float32))
+        self.subword_rows = tf.constant(subwords[0])
+        self.subword_weights = tf.constant(subwords[1])
+        self._build_tables(input_rows or size)
+        self._build_sampling()
+
+    def _build_tables(self, input_rows):
+        config, size = self.config, len(self.vocabulary)
+        rng = np.random.default_rng(config.seed)
+        # word2vec's init: inputs uniform in [-0.5/dim, 0.5/dim), outputs zero.
+        initial = ((rng.random((input_rows, config.dim), np.float32) - 0.5) / config.dim).astype(np.float32)
+        sync = tf.VariableAggregation.ONLY_FIRST_REPLICA
+        with self.strategy.scope():
+            self.input_table = tf.Variable(initial, name="input_vectors", aggregation=sync)
+            self.negative_table = (
+                tf.Variable(tf.zeros((size, config.dim)), name="negative_output_vectors", aggregation=sync)
+                if config.negative
+                else None
+            )
+            self.tree_table = (
+                tf.Variable(tf.zeros((size - 1, config.dim)), name="tree_output_vectors", aggregation=sync)
+                if config.hierarchical_softmax
+                else None
+            )
+
+    def _build_sampling(self):
+        config = self.config
+        # word2vec's unigram table: word i fills a share of the slots proportional to count^0.75,
+        # so a draw is one uniform integer and one gather (a binary search does not vectorise in XLA).
+        cdf = np.cumsum(self.vocabulary.negative_distribution(config.ns_exponent), dtype=np.float64)
+        slots = (np.arange(NEGATIVE_TABLE_SIZE) + 0.5) / NEGATIVE_TABLE_SIZE
+        table = np.minimum(np.searchsorted(cdf / cdf[-1], slots), len(cdf) - 1)
+        self.negative_table_ids = tf.constant(table.astype(np.int32))
+        if config.hierarchical_softmax:
+            points, codes, mask = huffman_paths(self.vocabulary.counts)
+            self.tree_points = tf.constant(points)
+            self.tree_labels = tf.constant(1.0 - codes)  # word2vec trains sigma(x) towards 1 - code
+            self.tree_mask = tf.constant(mask)
+
+    # ----- one step: gradients of a batch of consecutive tokens -----
+
+    def _input_vectors(self, tokens):
+        rows = tf.gather(self.subword_rows, tokens)  # (N, S)
+        weights = tf.gather(self.subword_weights, tokens)  # (N, S)
+        vectors = tf.gather(self.input_table, rows)  # (N, S, D)
+        return tf.einsum("ns,nsd->nd", weights, vectors), rows, weights
+
+    def _pair_masks(self, tokens, documents, valid, seed):
+        """For each offset o, mask[i] = 1 if (centre i, context i+o) is a training pair."""
+        window = self.config.window
+        shrink = tf.random.stateless_uniform(tf.shape(tokens), seed, 0, window, tf.int32)
+        effective = window - shrink  # word2vec's reduced window, uniform in 1..window
+        masks = {}
+        for offset in [o for o in range(-window, window + 1) if o]:
+            pair = valid & shift(valid, offset) & tf.equal(shift(documents, offset), documents)
+            masks[offset] = tf.cast(pair & (abs(offset) <= effective), tf.float32)
+        return masks
+
+    def _negative_terms(self, hidden, weight, seed):
+        """Negative-sampling loss and gradients for rows `hidden` (N, D), each weighted by `weight` (N,).
+
+        Each row draws `negative` words from unigram^0.75; a skip-gram centre
+        shares its draws among its context pairs (`weight` = their number).
+        """
+        config = self.config
+        slots = tf.random.stateless_uniform(
+            [tf.shape(hidden)[0], config.negative], seed + 1, 0, NEGATIVE_TABLE_SIZE, tf.int32
+        )
+        negatives = tf.gather(self.negative_table_ids, slots)  # (N, K)
+        negative_vectors = tf.gather(self.negative_table, negatives)  # (N, K, D)
+        scores = tf.einsum("nd,nkd->nk", hidden, negative_vectors)
+        loss = tf.reduce_sum(tf.math.softplus(scores) * weight[:, None])
+        gradient = -tf.sigmoid(scores) * weight[:, None]  # d log-likelihood / d score
+        d_hidden = tf.einsum("nk,nkd->nd", gradient, negative_vectors)
+        d_negatives = gradient[:, :, None] * hidden[:, None, :]  # (N, K, D)
+        return loss, d_hidden, tf.reshape(negatives, [-1]), tf.reshape(d_negatives, [-1, config.dim])
+
+    def _tree_terms(self, hidden, targets, weight):
+        """Hierarchical-softmax loss and gradients of rows `hidden` (N, D) predicting `targets` (N,)."""
+        points = tf.gather(self.tree_points, targets)  # (N, L)
+        labels = tf.gather(self.tree_labels, targets)
+        mask = tf.gather(self.tree_mask, targets) * weight[:, None]
+        nodes = tf.gather(self.tree_table, points)  # (N, L, D)
+        scores = tf.einsum("nd,nld->nl", hidden, nodes)
+        loss = tf.reduce_sum(tf.nn.sigmoid_cross_entropy_with_logits(labels, scores) * mask)
+        gradient = (labels - tf.sigmoid(scores)) * mask
+        d_hidden = tf.einsum("nl,nld->nd", gradient, nodes)
+        d_nodes = gradient[:, :, None] * hidden[:, None, :]  # (N, L, D)
+        return loss, d_hidden, points, d_nodes
+
+    def _skipgram(self, tokens, documents, valid, seed):
+        inputs, rows, weights = self._input_vectors(tokens)
+        masks = self._pair_masks(tokens, documents, valid, seed)
+        pairs = tf.add_n(list(masks.values()))  # (N,) pairs per centre
+        loss, d_inputs = tf.zeros([]), tf.zeros_like(inputs)
+        output_updates = []
+        if self.config.negative:
+            outputs = tf.gather(self.negative_table, tokens)  # (N, D)
+            d_outputs = tf.zeros_like(outputs)
+            for offset, mask in masks.items():
+                context = shift(outputs, offset)
+                score = tf.reduce_sum(inputs * context, axis=1)
+                loss += tf.reduce_sum(tf.math.softplus(-score) * mask)
+                gradient = ((1.0 - tf.sigmoid(score)) * mask)[:, None]
+                d_inputs += gradient * context
+                d_outputs += shift(gradient * inputs, -offset)
+            negative_loss, d_hidden, negatives, d_negatives = self._negative_terms(inputs, pairs, seed)
+            loss += negative_loss
+            d_inputs += d_hidden
+            output_updates.append((tf.concat([tokens, negatives], 0),
+                                   tf.concat([d_outputs, d_negatives], 0)))
+        if self.config.hierarchical_softmax:
+            node_rows, node_updates = [], []
+            for offset, mask in masks.items():
+                # Context word i+offset is predicted from centre i.
+                tree_loss, d_hidden, points, d_nodes = self._tree_terms(inputs, shift(tokens, offset), mask)
+                loss += tree_loss
+                d_inputs += d_hidden
+                node_rows.append(tf.reshape(points, [-1]))
+                node_updates.append(tf.reshape(d_nodes, [-1, self.config.dim]))  # (N*L, D)
+            output_updates.append((tf.concat(node_rows, 0), tf.concat(node_updates, 0)))
+        return loss, tf.reduce_sum(pairs), self._input_update(rows, weights, d_inputs), output_updates
+
+    def _cbow(self, tokens, documents, valid, seed):
+        inputs, rows, weights = self._input_vectors(tokens)
+        masks = self._pair_masks(tokens, documents, valid, seed)
+        counts = tf.add_n(list(masks.values()))  # (N,) context words per centre
+        has_context = tf.cast(counts > 0, tf.float32)
+        hidden = tf.add_n([shift(inputs, o) * m[:, None] for o, m in masks.items()])
+        hidden /= tf.maximum(counts, 1.0)[:, None]  # mean of the context vectors
+        loss, d_hidden = tf.zeros([]), tf.zeros_like(hidden)
+        output_updates = []
+        if self.config.negative:
+            outputs = tf.gather(self.negative_table, tokens)  # (N, D)
+            score = tf.reduce_sum(hidden * outputs, axis=1)
+            loss += tf.reduce_sum(tf.math.softplus(-score) * has_context)
+            gradient = ((1.0 - tf.sigmoid(score)) * has_context)[:, None]
+            negative_loss, d_negative_hidden, negatives, d_negatives = self._negative_terms(hidden, has_context, seed)
+            loss += negative_loss
+            d_hidden += gradient * outputs + d_negative_hidden
+            output_updates.append((tf.concat([tokens, negatives], 0),
+                                   tf.concat([gradient * hidden, d_negatives], 0)))
+        if self.config.hierarchical_softmax:
+            tree_loss, d_tree_hidden, points, d_nodes = self._tree_terms(hidden, tokens, has_context)
+            loss += tree_loss
+            d_hidden += d_tree_hidden
+            output_updates.append((tf.reshape(points, [-1]),
+                                   tf.reshape(d_nodes, [-1, self.config.dim])))  # (N*L, D)
+        # As word2vec.c and gensim (cbow_mean=1): every context word gets the whole error of
+        # the mean, not 1/count of it (the exact gradient), which learns several times faster.
+        d_inputs = tf.add_n([shift(d_hidden * m[:, None], -o) for o, m in masks.items()])
+        return loss, tf.reduce_sum(has_context), self._input_update(rows, weights, d_inputs), output_updates
+
+    def _input_update(self, rows, weights, d_inputs):
+        """Spread each token's input gradient over its subword rows: (N*S,) rows, (N*S, D) values."""
+        values = weights[:, :, None] * d_inputs[:, None, :]  # (N, S, D)
+        return tf.reshape(rows, [-1]), tf.reshape(values, [-1, self.config.dim])
+
+    def _gradients(self, tokens, documents, valid, seed):
+        if self.config.architecture == "skipgram":
+            return self._skipgram(tokens, documents, valid, seed)
+        return self._cbow(tokens, documents, valid, seed)
+
+    def _make_step(self):
+        gradients = tf.function(self._gradients, jit_compile=self.config.jit_compile)
+
+        def replica_step(tokens, documents, valid, learning_rate, seed):
+            loss, pairs, input_update, output_updates = gradients(tokens, documents, valid, seed)
+            context = tf.distribute.get_replica_context()
+            tables = [t for t in (self.input_table, self.negative_table, self.tree_table) if t is not None]
+            for table, (rows, values) in zip(tables, [input_update] + output_updates):
+                update = tf.IndexedSlices(values * learning_rate, rows)
+                if context.num_replicas_in_sync > 1:
+                    update = context.all_reduce(tf.distribute.ReduceOp.SUM, update)
+                table.scatter_add(update)
+            return loss, pairs
+
+        @tf.function
+        def step(tokens, documents, valid, learning_rate, seed):
+            loss, pairs = self.strategy.run(replica_step, args=(tokens, documents, valid, learning_rate, seed))
+            reduce = tf.distribute.ReduceOp.SUM
+            return self.strategy.reduce(reduce, loss, None), self.strategy.reduce(reduce, pairs, None)
+
+        return step
+
+    # ----- the training loop -----
+
+    def _batches(self, epoch, shard):
+        """Fixed-size batches `(tokens, documents, valid, raw_tokens)` of one epoch, prepared in numpy."""
+        config = self.config
+        rng = np.random.default_rng([config.seed, epoch, shard[0]])
+        id_map = self.corpus.vocabulary_map(self.vocabulary)
+        keep = self.vocabulary.keep_probabilities(config.sample)
+        size = config.batch_tokens
+        tokens, documents, raw = [], [], 0
+        pending = 0
+        for ids, document_ids, raw_count in self.corpus.chunks(id_map, size, keep, rng, shard):
+            tokens.append(ids)
+            documents.append(document_ids)
+            pending += len(ids)
+            raw += raw_count
+            while pending >= size:
+                all_tokens, all_documents = np.concatenate(tokens), np.concatenate(documents)
+                yield all_tokens[:size], all_documents[:size], np.ones(size, bool), raw
+                tokens, documents = [all_tokens[size:]], [all_documents[size:]]
+                pending -= size
+                raw = 0
+        if pending or raw:
+            padding = size - pending
+            all_tokens = np.concatenate(tokens + [np.zeros(padding, np.int32)])
+            all_documents = np.concatenate(documents + [np.full(padding, -1, np.int32)])
+            yield all_tokens, all_documents, np.arange(size) < pending, raw
+
+    def _prefetched(self, epoch, shard):
+        """`_batches` from a background thread, so numpy overlaps the TensorFlow step."""
+        batches = queue.Queue(maxsize=4)
+
+        def produce():
+            for batch in self._batches(epoch, shard):
+                batches.put(batch)
+            batches.put(None)
+
+        threading.Thread(target=produce, daemon=True).start()
+        while (batch := batches.get()) is not None:
+            yield batch
+
+    def train(self, verbose=True):
+        """Train all epochs; returns `WordVectors` of the input table (words only)."""
+        config = self.config
+        step = self._make_step()
+        worker = worker_shard(self.strategy)
+        total = config.epochs * self.corpus.num_tokens
+        writer = tf.summary.create_file_writer(self.log_dir) if self.log_dir else None
+        self.history = []
+        done = 0
+        start = time.perf_counter()
+        for epoch in range(config.epochs):
+            epoch_start, epoch_words = time.perf_counter(), 0
+            loss_sum, pair_sum = tf.zeros([]), tf.zeros([])
+            for number, (tokens, documents, valid, raw) in enumerate(self._lockstep(self._prefetched(epoch, worker))):
+                learning_rate = learning_rate_at(done / total, config)
+                seed = tf.constant([epoch, number], tf.int32) + config.seed * 7919
+                loss, pairs = step(tokens, documents, valid, tf.constant(learning_rate, tf.float32), seed)
+                loss_sum += loss
+                pair_sum += pairs
+                done += raw * worker[1]
+                epoch_words += raw
+                if verbose and number % 20 == 0:
+                    rate = epoch_words / max(time.perf_counter() - epoch_start, 1e-9)
+                    print(f"\repoch {epoch + 1}/{config.epochs}  {epoch_words:,} words  {rate:,.0f} words/s  "
+                          f"lr {learning_rate:.5f}", end="", flush=True)
+            seconds = time.perf_counter() - epoch_start
+            record = {"epoch": epoch + 1, "loss": float(loss_sum / tf.maximum(pair_sum, 1.0)),
+                      "words_per_second": epoch_words * worker[1] / seconds, "seconds": seconds}
+            self.history.append(record)
+            if verbose:
+                print(f"\repoch {record['epoch']}/{config.epochs}  loss {record['loss']:.4f}  "
+                      f"{record['words_per_second']:,.0f} words/s  {seconds:.1f} s" + " " * 20, flush=True)
+            if writer is not None:
+                with writer.as_default(step=epoch + 1):
+                    tf.summary.scalar("loss", record["loss"])
+                    tf.summary.scalar("words_per_second", record["words_per_second"])
+                    tf.summary.scalar("learning_rate", learning_rate_at(done / total, config))
+        self.seconds = time.perf_counter() - start
+        self.words_per_second = total / self.seconds
+        vectors = self.input_table.numpy()[: len(self.vocabulary)]
+        return WordVectors(self.vocabulary.words, vectors)
+
+    def _lockstep(self, batches):
+        """With several workers, every worker runs the same number of steps (collectives
+        need all of them): a worker out of data feeds empty batches until all are done."""
+        if self.strategy.num_replicas_in_sync == 1:
+            yield from batches
+            return
+        size = self.config.batch_tokens
+        empty = (np.zeros(size, np.int32), np.full(size, -1, np.int32), np.zeros(size, bool), 0)
+        exhausted = False
+        while True:
+            batch = next(batches, None) if not exhausted else None
+            exhausted = batch is None
+            if self._all_exhausted(exhausted):
+                return
+            yield empty if exhausted else batch
+
+    def _all_exhausted(self, exhausted):
+        value = tf.constant(1.0 if exhausted else 0.0)
+        total = self.strategy.reduce(
+            tf.distribute.ReduceOp.SUM, self.strategy.run(lambda v: v, args=(value,)), None
+        )
+        return float(total) == self.strategy.num_replicas_in_sync
