@@ -16,6 +16,7 @@ Output directory:
     metrics.json    the final training and held-out metrics
 """
 
+import dataclasses
 import json
 import os
 import shutil
@@ -35,6 +36,10 @@ from pretrain.tokenizer import (
     save_vocabulary,
     train_vocabulary,
 )
+
+
+# Training examples are shuffled in a buffer of this many (held-out ones are not).
+SHUFFLE_BUFFER = 1000
 
 
 def split_corpus(data, data_dir):
@@ -192,7 +197,7 @@ def build_model(config, vocabulary_size):
     return model
 
 
-def examples_dataset(config, tokenizer, path, seed, shard_index=0, num_shards=1):
+def examples_dataset(config, tokenizer, path, seed, shuffle_buffer, shard_index=0, num_shards=1):
     """Unbatched examples of the objective from a lines-format file."""
     if config.model == "bert":
         from pretrain.bert_examples import bert_dataset
@@ -205,6 +210,7 @@ def examples_dataset(config, tokenizer, path, seed, shard_index=0, num_shards=1)
             masking=config.data.masking,
             nsp=config.data.nsp,
             seed=seed,
+            shuffle_buffer=shuffle_buffer,
             shard_index=shard_index,
             num_shards=num_shards,
         )
@@ -215,6 +221,7 @@ def examples_dataset(config, tokenizer, path, seed, shard_index=0, num_shards=1)
         tokenizer,
         seq_length=config.data.seq_length,
         seed=seed,
+        shuffle_buffer=shuffle_buffer,
         shard_index=shard_index,
         num_shards=num_shards,
     )
@@ -232,26 +239,35 @@ def build_datasets(config, tokenizer, data_dir, counts, seed, worker_index=0, nu
     # Each worker reads its own shard of the documents (below), not of the files.
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.OFF
     train = examples_dataset(
-        config, tokenizer, os.path.join(data_dir, "train.txt"), seed, worker_index, num_workers
+        config, tokenizer, os.path.join(data_dir, "train.txt"), seed, SHUFFLE_BUFFER,
+        worker_index, num_workers,
     )
     train = train.repeat().batch(batch_size, drop_remainder=True).map(features_to_inputs)
     train = train.prefetch(tf.data.AUTOTUNE).with_options(options)
     if not (config.training.eval_batches and counts["heldout_documents"]):
         return train, None
     heldout = examples_dataset(
-        config, tokenizer, os.path.join(data_dir, "heldout.txt"), config.data.seed
+        config, tokenizer, os.path.join(data_dir, "heldout.txt"), config.data.seed, 0
     )
     heldout = heldout.repeat().batch(batch_size, drop_remainder=True).map(features_to_inputs)
     heldout = heldout.take(config.training.eval_batches).cache().with_options(options)
     return train, heldout
 
 
-def export_outputs(model, output_dir):
+def export_outputs(model, config, output_dir):
     """model.keras and the backbone SavedModel (chief only)."""
+    from saved_models.backbone_export import export_backbone
+
     model.save(os.path.join(output_dir, "model.keras"))
     backbone_dir = os.path.join(output_dir, "backbone")
     shutil.rmtree(backbone_dir, ignore_errors=True)
-    model.backbone.export(backbone_dir, verbose=False)
+    export_backbone(
+        model.backbone,
+        backbone_dir,
+        os.path.join(output_dir, config.tokenizer.vocabulary),
+        dataclasses.asdict(config.tokenizer),
+        seq_length=config.data.seq_length,
+    )
 
 
 def run_pretraining(config, output_dir, vocab_file=None):
@@ -309,7 +325,7 @@ def run_pretraining(config, output_dir, vocab_file=None):
         metrics["step"] = training.updates_done(model)
         print(f"Finished at step {metrics['step']}: {_format_metrics(metrics)}", flush=True)
         if chief:
-            export_outputs(model, output_dir)
+            export_outputs(model, config, output_dir)
             _save_metrics(metrics, output_dir)
         checkpointer.close()
     finally:

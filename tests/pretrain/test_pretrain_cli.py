@@ -127,3 +127,19 @@ def test_bad_input_gets_a_clear_error(corpus, tmp_path, capsys):
     bad_config = tmp_path / "bad.json"
     bad_config.write_text('{"training": {"stepz": 3}}')
     assert "stepz" in error("--config", str(bad_config), "--output", output)
+
+
+def test_gpt_run_reports_heldout_perplexity_and_exports_the_decoder(corpus, tmp_path):
+    output = str(tmp_path / "gpt")
+    assert cli.main(["gpt", *tiny_run_arguments(corpus, output)]) == 0
+    assert {"vocab.txt", "config.json", "checkpoints", "logs", "model.keras", "backbone"} <= set(
+        output_files(output)
+    )
+    with open(os.path.join(output, "metrics.json")) as file:
+        metrics = json.load(file)
+    assert metrics["step"] == 4
+    # Barely trained: close to the uniform guess over the 300 tokens, and well defined.
+    assert 30 < metrics["val_perplexity"] < 3000
+    np.testing.assert_allclose(metrics["val_perplexity"], np.exp(metrics["val_lm_loss"]), rtol=1e-3)
+    pretrained = load_pretrained(output)
+    assert pretrained.config.model == "gpt" and type(pretrained.backbone).__name__ == "GptDecoder"
