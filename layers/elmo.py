@@ -98,9 +98,11 @@ class CharacterEncoder(keras.layers.Layer):
     def call(self, character_ids):
         shape = ops.shape(character_ids)
         flat_ids = ops.reshape(character_ids, (-1, shape[-1]))  # (B*T, C)
-        characters = self.character_embedding(flat_ids)  # (B*T, C, E)
-        # Padding characters (id 0) must not win the max-pool: push them to -inf.
+        # Padding characters (id 0) embed to zeros, as the convolution's own
+        # "same" padding does, and never win the max-pool.
         is_character = ops.expand_dims(ops.not_equal(flat_ids, 0), -1)  # (B*T, C, 1)
+        characters = self.character_embedding(flat_ids)  # (B*T, C, E)
+        characters = characters * ops.cast(is_character, characters.dtype)
         pooled = []
         for convolution in self.convolutions:
             features = convolution(characters)  # (B*T, C, count)

@@ -1,0 +1,81 @@
+"""`pretrain seq2seq` from the CLI on real text: outputs, resume, serving SavedModel, bad input."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from pretrain_run_fixtures import write_lines_corpus
+
+import cli
+
+
+def seq2seq_arguments(corpus, output, steps):
+    return [
+        "seq2seq", "--corpus", corpus, "--output", output, "--preset", "tiny", "--steps", str(steps),
+        "--batch-size", "4", "--input-length", "32", "--vocab-size", "300", "--num-sentinels", "8",
+        "--checkpoint-every", "3", "--eval-batches", "1", "--heldout-every", "4",
+        "--num-beams", "2", "--max-decode-length", "12",
+    ]
+
+
+@pytest.fixture(scope="module")
+def seq2seq_run(tmp_path_factory, lee_corpus_path):
+    folder = tmp_path_factory.mktemp("seq2seq_run")
+    corpus = write_lines_corpus(lee_corpus_path, str(folder / "lee.txt"), documents=16)
+    output = str(folder / "out")
+    assert cli.main(seq2seq_arguments(corpus, output, steps=3)) == 0
+    return corpus, output
+
+
+def test_run_writes_the_output_directory(seq2seq_run):
+    _, output = seq2seq_run
+    for name in ("vocab.txt", "config.json", "checkpoints", "logs", "model.keras", "serving", "metrics.json"):
+        assert os.path.exists(os.path.join(output, name)), name
+    with open(os.path.join(output, "vocab.txt"), encoding="utf-8") as file:
+        vocabulary = file.read().splitlines()
+    assert vocabulary[:5] == ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    assert vocabulary[-8:] == [f"[unused{i}]" for i in range(8)]
+    with open(os.path.join(output, "config.json"), encoding="utf-8") as file:
+        config = json.load(file)
+    assert config["model"] == "seq2seq" and config["backbone"]["vocabulary_size"] == len(vocabulary)
+    with open(os.path.join(output, "metrics.json"), encoding="utf-8") as file:
+        metrics = json.load(file)
+    assert metrics["step"] == 3 and 0.0 <= metrics["val_accuracy"] <= 1.0
+
+
+def test_rerun_resumes_and_continues(seq2seq_run, capsys):
+    corpus, output = seq2seq_run
+    assert cli.main(seq2seq_arguments(corpus, output, steps=6)) == 0
+    assert "Resuming from step 3" in capsys.readouterr().out
+    with open(os.path.join(output, "metrics.json"), encoding="utf-8") as file:
+        assert json.load(file)["step"] == 6
+
+
+def test_serving_model_loads_with_only_tensorflow_and_tf_text(seq2seq_run, tmp_path):
+    _, output = seq2seq_run
+    code = (
+        "import sys, tensorflow as tf, tensorflow_text\n"
+        "serve = tf.saved_model.load(sys.argv[1]).signatures['serving_default']\n"
+        "out = serve(text=tf.constant(['The [unused0] sat on the mat.', 'Police said']))\n"
+        "assert out['output_text'].shape == (2,), out\n"
+        "assert out['output_ids'].numpy()[:, 0].tolist() == [2, 2]\n"
+        "bad = [m for m in sys.modules if m.split('.')[0] in ('layers', 'pretrain', 'tasks', 'saved_models')]\n"
+        "assert not bad, bad\n"
+        "print('ok')\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, os.path.join(output, "serving")],
+        capture_output=True, text=True, cwd=str(tmp_path), env=dict(os.environ, PYTHONPATH=""),
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip().endswith("ok")
+
+
+def test_bad_option_is_a_one_line_usage_error(tmp_path, lee_corpus_path, capsys):
+    corpus = write_lines_corpus(lee_corpus_path, str(tmp_path / "lee.txt"), documents=4)
+    arguments = seq2seq_arguments(corpus, str(tmp_path / "out"), steps=1) + ["--noise-density", "1.5"]
+    assert cli.main(arguments) == 2
+    error = capsys.readouterr().err
+    assert "noise density must be in (0, 1)" in error and "Traceback" not in error
