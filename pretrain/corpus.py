@@ -232,11 +232,11 @@ class _DecodedStream:
 def _wiki_documents(path, errors):
     from xml.etree.ElementTree import ParseError
 
-    from gensim.corpora.wikicorpus import extract_pages, filter_wiki
+    from gensim.corpora.wikicorpus import filter_wiki
 
     try:
-        for _, markup, _ in extract_pages(_DecodedStream(path, errors), filter_namespaces=("0",)):
-            if not markup or markup.lstrip().lower().startswith("#redirect"):
+        for markup in _article_markup(_DecodedStream(path, errors)):
+            if markup.lstrip().lower().startswith("#redirect"):
                 continue
             document = [
                 sentence
@@ -250,6 +250,26 @@ def _wiki_documents(path, errors):
         raise UsageError(
             f"{path} is not a MediaWiki XML dump ({error}); pick --corpus-format lines or prose"
         ) from None
+
+
+def _article_markup(stream):
+    """Yields the wikitext of every namespace-0 page, keeping memory flat.
+
+    Like gensim's `extract_pages`, but clears the root after each page so the
+    parsed tree does not grow with the dump.
+    """
+    from xml.etree.ElementTree import iterparse
+
+    events = iterparse(stream, events=("start", "end"))
+    _, root = next(events)
+    namespace = root.tag[: root.tag.index("}") + 1] if root.tag.startswith("{") else ""
+    for event, element in events:
+        if event == "end" and element.tag == f"{namespace}page":
+            if element.findtext(f"{namespace}ns") == "0":
+                text = element.findtext(f"{namespace}revision/{namespace}text")
+                if text:
+                    yield text
+            root.clear()
 
 
 def _is_prose(paragraph):

@@ -192,9 +192,10 @@ class WordPieceTokenizer(tf.Module):
         return self.tokenize(strings).merge_dims(1, 2)
 
     def detokenize(self, ids):
-        """Ids [batch, pieces] (ragged or dense) -> strings [batch], `##` pieces joined."""
+        """Ids [batch, pieces] (ragged or dense) -> strings [batch], `##` pieces joined, [PAD] dropped."""
         if not isinstance(ids, tf.RaggedTensor):
             ids = tf.RaggedTensor.from_tensor(tf.convert_to_tensor(ids))
+        ids = tf.ragged.boolean_mask(ids, ids != PAD_ID)
         tokens = tf.gather(self.id_to_token_table, ids)
         text = tf.strings.reduce_join(tokens, axis=-1, separator=" ")
         return tf.strings.regex_replace(text, r" ##", "")

@@ -125,15 +125,26 @@ print(count, (after - before) // 1024)
 
 
 def make_corpus(path, megabytes, corpus_format):
-    sentence = "The quick brown fox jumps over the lazy dog near river bank number {}. "
+    """A generated gzip corpus of about `megabytes` of text in `corpus_format`."""
+    sentence = "The quick brown fox jumps over the lazy dog near river bank number {}."
     with gzip.open(path, "wt", encoding="utf-8", compresslevel=1) as file:
+        if corpus_format == "wikixml":
+            file.write('<mediawiki xmlns="http://www.mediawiki.org/xml/export-0.10/">\n')
         written, n = 0, 0
         while written < megabytes * 2**20:
-            separator = " " if corpus_format == "prose" else "\n"
-            block = separator.join(sentence.format(n + i).strip() for i in range(20)) + "\n\n"
+            sentences = [sentence.format(n + i) for i in range(20)]
+            if corpus_format == "lines":
+                block = "\n".join(sentences) + "\n\n"
+            elif corpus_format == "prose":
+                block = " ".join(sentences) + "\n\n"
+            else:
+                block = (f"<page><title>Page {n}</title><ns>0</ns><id>{n}</id><revision><text>"
+                         f"{' '.join(sentences)}</text></revision></page>\n")
             file.write(block)
             written += len(block)
             n += 20
+        if corpus_format == "wikixml":
+            file.write("</mediawiki>\n")
     return str(path)
 
 
@@ -144,7 +155,7 @@ def rss_growth_mb(path, corpus_format):
     return count, growth
 
 
-@pytest.mark.parametrize("corpus_format", ["lines", "prose"])
+@pytest.mark.parametrize("corpus_format", ["lines", "prose", "wikixml"])
 def test_memory_does_not_grow_with_corpus_size(tmp_path, corpus_format):
     small_count, small = rss_growth_mb(make_corpus(tmp_path / "s.gz", 4, corpus_format), corpus_format)
     large_count, large = rss_growth_mb(make_corpus(tmp_path / "l.gz", 16, corpus_format), corpus_format)

@@ -90,7 +90,7 @@ def test_words_keep_their_pieces_and_unknown_words_become_unk():
     vocabulary = list(SPECIAL_TOKENS) + ["un", "##aff", "##able", ",", "play"]
     tokenizer = WordPieceTokenizer(vocabulary)
     assert tokenizer.tokenize(["Unaffable, xyz play"]).to_list() == [[[5, 6, 7], [8], [1], [9]]]
-    assert tokenizer.detokenize([[5, 6, 7, 9]]).numpy().tolist() == [b"unaffable play"]
+    assert tokenizer.detokenize([[5, 6, 7, 9, 0, 0]]).numpy().tolist() == [b"unaffable play"]
     assert tokenizer.token_to_id("[MASK]") == 4
     with pytest.raises(UsageError, match="not in the vocabulary"):
         tokenizer.token_to_id("missing")
