@@ -21,6 +21,9 @@ COMMANDS = {
     "elmo": "pretrain.elmo_command",
     "vocab": "pretrain.vocab_command",
     "examples": "pretrain.examples_command",
+    "word2vec": "pretrain.word2vec_command",
+    "glove": "pretrain.glove_command",
+    "fasttext": "pretrain.fasttext_command",
 }
 
 

@@ -9,14 +9,13 @@ vectors, and the learning rate decays linearly from `learning_rate` to
 
 What differs is the shape of the work. Instead of one (centre, context)
 pair at a time, a step takes `batch_tokens` consecutive corpus tokens and
-handles every window offset as a shifted copy of the whole batch: the
-input and output vectors are gathered once per token, every offset is an
-elementwise product (fused by XLA), and the negative samples are `shared_negatives`
-words drawn once per step and shared by every pair in it, so the negative
-term is one [batch, shared_negatives] matrix product. Each pair's negative
-term is scaled by `negative / shared_negatives`, so its expectation equals
-drawing `negative` samples per pair. The summed updates are added to the
-tables in place with one scatter-add per table (no optimizer state).
+handles every window offset as a shifted copy of the whole batch: the input
+and output vectors are gathered once per token and every offset is one
+elementwise product over the batch. Each centre draws `negative` words,
+shared by its context pairs (weighted by their number). The summed updates
+are added to the tables in place with one scatter-add per table (plain SGD,
+no optimizer state). No Python runs per word: batches are cut, mapped and
+subsampled with numpy in a background thread.
 
 Example (tiny; see `docs/embeddings.md` for real corpora):
 
@@ -53,7 +52,7 @@ NEGATIVE_TABLE_SIZE = 10_000_000  # word2vec.c uses 1e8; 1e7 resolves probabilit
 class Word2VecConfig:
     """Hyperparameters; the defaults are gensim's `Word2Vec` defaults unless noted."""
 
-    architecture: str = "skipgram"  # or "cbow" (gensim sg=0 is its default; we default to skip-gram)
+    architecture: str = "cbow"  # or "skipgram" (gensim sg=0: CBOW by default)
     dim: int = 100
     window: int = 5
     negative: int = 5  # negative samples per pair; 0 disables negative sampling
@@ -125,7 +124,7 @@ class Word2VecTrainer:
         self.config = config
         self.corpus = corpus
         self.strategy = strategy or tf.distribute.get_strategy()
-        self.vocabulary = WordVocabulary.from_counts(corpus.counts, config.min_count, config.max_vocab)
+        self.vocabulary = self.vocabulary_for(config, corpus)
         self.log_dir = log_dir
         size = len(self.vocabulary)
         if subwords is None:
@@ -134,6 +133,10 @@ class Word2VecTrainer:
         self.subword_weights = tf.constant(subwords[1])
         self._build_tables(input_rows or size)
         self._build_sampling()
+
+    @staticmethod
+    def vocabulary_for(config, corpus):
+        return WordVocabulary.from_counts(corpus.counts, config.min_count, config.max_vocab)
 
     def _build_tables(self, input_rows):
         config, size = self.config, len(self.vocabulary)
