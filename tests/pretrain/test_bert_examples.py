@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from pipeline_data import write_wiki_lines
 
-from pretrain.bert_examples import bert_dataset, document_pairs, truncate_seq_pair
+from pretrain.bert_examples import bert_dataset, document_pairs, pooled, truncate_seq_pair
 from pretrain.errors import UsageError
 from pretrain.tokenizer import CLS_ID, SEP_ID, WordPieceTokenizer
 
@@ -81,6 +81,16 @@ def test_document_pairs_follow_bert_recipe():
     # Unused sentences are put back: every sentence ends up in some A or real B.
     assert len(covered) >= 0.97 * 20 * 12
     assert pairs > 20 * 12 * 3 / 40
+
+
+def test_document_pool_is_bounded_and_yields_every_document_once():
+    documents = [[np.array([d])] for d in range(100)]
+    seen = []
+    for document, pool in pooled(iter(documents), random.Random(0), pool_size=8):
+        assert len(pool) <= 8
+        assert len(pool) == 1 or all(other is not document for other in pool)  # random next from others
+        seen.append(int(document[0][0]))
+    assert sorted(seen) == list(range(100)) and seen != list(range(100))
 
 
 def test_truncate_seq_pair_trims_the_longer_segment():
