@@ -161,7 +161,8 @@ def pair_instances(documents, rng, seq_length, short_seq_prob, pool_size):
     """Yields NSP instances (dicts of int32 arrays) from tokenized documents."""
     max_num_tokens = seq_length - 3  # [CLS] A [SEP] B [SEP]
     for document, pool in pooled(documents, rng, pool_size):
-        for tokens_a, tokens_b, is_random_next in document_pairs(document, pool, rng, max_num_tokens, short_seq_prob):
+        pairs = document_pairs(document, pool, rng, max_num_tokens, short_seq_prob)
+        for tokens_a, tokens_b, is_random_next in pairs:
             tokens = [CLS_ID, *tokens_a, SEP_ID, *tokens_b, SEP_ID]
             segments = [0] * (len(tokens_a) + 2) + [1] * (len(tokens_b) + 1)
             yield padded(tokens, segments, int(is_random_next), seq_length)

@@ -28,12 +28,14 @@ def add_arguments(parser):
     parser.add_argument("--masking", choices=MASKING_MODES, default="token",
                         help="token (BERT), whole-word, ngram (ERNIE, 1..--max-ngram words) or span "
                         "(SpanBERT, geometric p=0.2, 1..10 words); default: token")
-    parser.add_argument("--seq-length", type=int, default=128, metavar="N", help="tokens per example (default: 128)")
+    parser.add_argument("--seq-length", type=int, default=128, metavar="N",
+                        help="tokens per example (default: 128)")
     parser.add_argument("--max-predictions", type=int, default=20, metavar="N",
                         help="masked positions per example (default: 20)")
     parser.add_argument("--masked-lm-prob", type=float, default=0.15, metavar="P",
                         help="fraction of tokens masked (default: 0.15)")
-    parser.add_argument("--max-ngram", type=int, default=3, metavar="N", help="longest n-gram for --masking ngram")
+    parser.add_argument("--max-ngram", type=int, default=3, metavar="N",
+                        help="longest n-gram for --masking ngram (default: 3)")
     parser.add_argument("--short-seq-prob", type=float, default=0.1, metavar="P",
                         help="probability of a shorter target length (default: 0.1)")
     parser.add_argument("--no-nsp", dest="nsp", action="store_false",

@@ -38,7 +38,8 @@ def write_tfrecords(dataset, output_dir, num_shards=1, prefix="examples", progre
     if num_shards < 1:
         raise UsageError(f"--num-shards {num_shards} must be at least 1")
     os.makedirs(output_dir, exist_ok=True)
-    paths = [os.path.join(output_dir, f"{prefix}-{i:05d}-of-{num_shards:05d}.tfrecord") for i in range(num_shards)]
+    names = [f"{prefix}-{i:05d}-of-{num_shards:05d}.tfrecord" for i in range(num_shards)]
+    paths = [os.path.join(output_dir, name) for name in names]
     writers = [tf.io.TFRecordWriter(path) for path in paths]
     counter = _counter(progress)
     index = -1
@@ -99,7 +100,8 @@ def _serialize(features):
             return tf.train.Feature(float_list=tf.train.FloatList(value=values))
         return tf.train.Feature(int64_list=tf.train.Int64List(value=values))
 
-    example = tf.train.Example(features=tf.train.Features(feature={k: feature(v) for k, v in features.items()}))
+    feature_map = {name: feature(values) for name, values in features.items()}
+    example = tf.train.Example(features=tf.train.Features(feature=feature_map))
     return example.SerializeToString()
 
 

@@ -8,7 +8,9 @@ from pretrain.corpus import read_documents
 _SENTENCES_PER_CALL = 512
 
 
-def tokenized_documents(paths, tokenizer, corpus_format="lines", errors="strict", shard_index=0, num_shards=1):
+def tokenized_documents(
+    paths, tokenizer, corpus_format="lines", errors="strict", shard_index=0, num_shards=1
+):
     """Yields documents as lists of int32 arrays (one per non-empty sentence), streaming.
 
     Args:

@@ -67,7 +67,9 @@ def train_vocabulary(
     from tokenizers import BertWordPieceTokenizer
 
     if vocab_size <= len(SPECIAL_TOKENS):
-        raise UsageError(f"vocab size {vocab_size} must be larger than the {len(SPECIAL_TOKENS)} special tokens")
+        raise UsageError(
+            f"vocab size {vocab_size} must be larger than the {len(SPECIAL_TOKENS)} special tokens"
+        )
     trainer = BertWordPieceTokenizer(
         clean_text=True, handle_chinese_chars=True, strip_accents=strip_accents, lowercase=lowercase
     )
