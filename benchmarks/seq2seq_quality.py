@@ -51,13 +51,16 @@ def heldout_examples(config, tokenizer, data_dir, limit):
     return next(iter(dataset.take(limit).batch(limit)))
 
 
-def teacher_forced_accuracy(backbone, examples):
+def teacher_forced_accuracy(backbone, examples, is_sentinel):
+    """Token accuracy over all target tokens, and over span text alone (no sentinels, no [SEP])."""
     model = Seq2SeqPretrainer(backbone)
     inputs = {k: v for k, v in examples.items() if k != "labels"}
     predictions = np.argmax(model.predict(inputs, batch_size=32, verbose=0), axis=-1)
     labels = examples["labels"].numpy()
     real = labels != 0
-    return float((predictions[real] == labels[real]).mean())
+    span_text = real & ~is_sentinel[labels] & (labels != SEP_ID)
+    correct = predictions == labels
+    return float(correct[real].mean()), float(correct[span_text].mean())
 
 
 def targets_text(tokenizer, ids):
@@ -142,8 +145,11 @@ def main(argv=None):
     untrained = build_backbone(config, len(tokens))
     results = {"steps": int(metrics["step"]), "train_seconds": round(train_seconds, 1)}
     results["heldout_examples"] = len(references)
+    is_sentinel = np.array([token.startswith("[unused") for token in tokens])
     for name, backbone in (("trained", trained), ("untrained", untrained)):
-        results[f"{name}_token_accuracy"] = teacher_forced_accuracy(backbone, examples)
+        accuracy, span_accuracy = teacher_forced_accuracy(backbone, examples, is_sentinel)
+        results[f"{name}_token_accuracy"] = accuracy
+        results[f"{name}_span_text_accuracy"] = span_accuracy
         results[f"{name}_bleu_beam{args.num_beams}"] = bleu(
             decoded_text(backbone, tokenizer, examples, args.num_beams, max_length), references
         )

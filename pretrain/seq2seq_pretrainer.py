@@ -257,8 +257,9 @@ def run_seq2seq_pretraining(config, output_dir, vocab_file=None):
         max_length=config.decoding.max_length,
     )
     metrics = {name: float(value) for name, value in dict(metrics, step=final_step).items()}
-    with open(os.path.join(output_dir, "metrics.json"), "w", encoding="utf-8") as file:
-        json.dump(metrics, file, indent=2, sort_keys=True)
+    if len(metrics) > 1:  # a rerun of a finished run keeps the metrics it wrote
+        with open(os.path.join(output_dir, "metrics.json"), "w", encoding="utf-8") as file:
+            json.dump(metrics, file, indent=2, sort_keys=True)
     print("Finished at step {step}: {summary}".format(
         step=final_step, summary=", ".join(f"{k} {v:.4g}" for k, v in sorted(metrics.items()) if k != "step")
     ), flush=True)
