@@ -94,6 +94,7 @@ class TextClassifier(TaskModel):
 
     def probabilities(self, logits):
         """Logits -> class probabilities (softmax or sigmoid); regression: unchanged."""
+        logits = tf.convert_to_tensor(logits)
         if self.problem_type == "single_label":
             return tf.nn.softmax(logits, axis=-1)
         if self.problem_type == "multi_label":
