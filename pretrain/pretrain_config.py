@@ -175,6 +175,12 @@ class PretrainConfig(_Replaceable):
             raise UsageError(
                 f"warmup_fraction must be in [0, 1), got {self.training.warmup_fraction}"
             )
+        if self.training.accumulation_steps > 1 and self.training.strategy != "default":
+            raise UsageError(
+                "accumulation_steps > 1 works only with the default strategy: Keras 3 accumulates "
+                "gradients inside a conditional that tf.distribute cannot synchronise across "
+                "replicas. Under mirrored or multi-worker training raise --batch-size instead"
+            )
         if self.training.learning_rate <= 0:
             raise UsageError(f"learning_rate must be positive, got {self.training.learning_rate}")
         return self

@@ -124,6 +124,9 @@ def test_bad_input_gets_a_clear_error(corpus, tmp_path, capsys):
     blocker.write_text("")
     assert "cannot create output directory" in error(*tiny_run_arguments(corpus, str(blocker / "out")))
     assert "no corpus given" in error("--output", output)
+    assert "accumulation_steps > 1 works only" in error(
+        *tiny_run_arguments(corpus, output), "--accumulation-steps", "2", "--strategy", "mirrored"
+    )
     bad_config = tmp_path / "bad.json"
     bad_config.write_text('{"training": {"stepz": 3}}')
     assert "stepz" in error("--config", str(bad_config), "--output", output)
@@ -143,3 +146,19 @@ def test_gpt_run_reports_heldout_perplexity_and_exports_the_decoder(corpus, tmp_
     np.testing.assert_allclose(metrics["val_perplexity"], np.exp(metrics["val_lm_loss"]), rtol=1e-3)
     pretrained = load_pretrained(output)
     assert pretrained.config.model == "gpt" and type(pretrained.backbone).__name__ == "GptDecoder"
+
+
+def test_training_options_run_together(corpus, tmp_path):
+    output = str(tmp_path / "options")
+    arguments = [*tiny_run_arguments(corpus, output), "--no-nsp", "--masking", "span", "--optimizer", "lamb",
+                 "--accumulation-steps", "2", "--precision", "mixed_bfloat16", "--xla"]
+    assert cli.main(["bert", *arguments]) == 0
+    with open(os.path.join(output, "metrics.json")) as file:
+        metrics = json.load(file)
+    assert metrics["step"] == 4 and np.isfinite(metrics["val_mlm_loss"]) and "nsp_accuracy" not in metrics
+    config = PretrainConfig.load(os.path.join(output, "config.json"))
+    assert (config.training.optimizer, config.training.precision, config.training.jit_compile) == (
+        "lamb", "mixed_bfloat16", True
+    )
+    # The saved pretrainer has no NSP head and keeps float32 weights.
+    assert load_pretrained(output).backbone.token_embedding.embeddings.dtype == "float32"
