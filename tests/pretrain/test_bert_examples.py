@@ -1,5 +1,7 @@
 """BERT examples on the Wikipedia sample: pair structure, NSP, full sentences, determinism."""
 
+import doctest
+import importlib
 import random
 
 import numpy as np
@@ -131,3 +133,8 @@ def test_bad_arguments_are_usage_errors(wiki):
         bert_dataset(corpus, tokenizer, masking="words")
     with pytest.raises(UsageError, match="--seq-length 4"):
         bert_dataset(corpus, tokenizer, seq_length=4)
+
+
+@pytest.mark.parametrize("module", ["pretrain.bert_examples"])
+def test_docstring_examples_run(module):
+    assert doctest.testmod(importlib.import_module(module)).failed == 0

@@ -1,7 +1,9 @@
 """Corpus reading: formats, compression, paths, decoding errors, sharding, bounded memory."""
 
 import bz2
+import doctest
 import gzip
+import importlib
 import os
 import subprocess
 import sys
@@ -168,3 +170,8 @@ def test_200_megabyte_corpus_streams_in_bounded_memory(tmp_path):
     count, growth = rss_growth_mb(make_corpus(tmp_path / "big.gz", 200, "lines"), "lines")
     assert count > 2_500_000
     assert growth < 30, growth
+
+
+@pytest.mark.parametrize("module", ["pretrain.corpus"])
+def test_docstring_examples_run(module):
+    assert doctest.testmod(importlib.import_module(module)).failed == 0

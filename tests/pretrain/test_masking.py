@@ -1,5 +1,8 @@
 """Masked-LM statistics over thousands of sequences, for every masking mode."""
 
+import doctest
+import importlib
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -147,3 +150,8 @@ def test_bad_config_is_rejected():
         MaskingConfig(mode="words")
     with pytest.raises(ValueError, match="masked_lm_prob"):
         MaskingConfig(masked_lm_prob=1.5)
+
+
+@pytest.mark.parametrize("module", ["pretrain.masking"])
+def test_docstring_examples_run(module):
+    assert doctest.testmod(importlib.import_module(module)).failed == 0

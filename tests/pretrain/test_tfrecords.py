@@ -1,6 +1,8 @@
 """TFRecords: google-research/bert's exact records are read; ours round-trip in shards."""
 
 import collections
+import doctest
+import importlib
 
 import numpy as np
 import pytest
@@ -75,3 +77,8 @@ def test_our_examples_round_trip_through_shards(tmp_path, lee_corpus_path):
 def test_missing_records_are_a_usage_error(tmp_path):
     with pytest.raises(UsageError, match="no TFRecord file matches"):
         read_bert_tfrecords(str(tmp_path / "*.tfrecord"), 128, 20)
+
+
+@pytest.mark.parametrize("module", ["pretrain.tfrecords", "pretrain.pipeline_errors"])
+def test_docstring_examples_run(module):
+    assert doctest.testmod(importlib.import_module(module)).failed == 0

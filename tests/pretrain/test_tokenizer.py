@@ -1,5 +1,7 @@
 """WordPiece training (tokenizers) and the in-graph tf-text tokenizer agree on real text."""
 
+import doctest
+import importlib
 import importlib.util
 import itertools
 import os
@@ -121,3 +123,8 @@ def test_tokenizer_runs_in_tf_data_and_survives_saved_model(tmp_path):
     del tokenizer
     restored = tf.saved_model.load(str(tmp_path / "tokenizer"))
     assert restored.serve(tf.constant(["world hello"])).numpy().tolist() == [[6, 5]]
+
+
+@pytest.mark.parametrize("module", ["pretrain.tokenizer"])
+def test_docstring_examples_run(module):
+    assert doctest.testmod(importlib.import_module(module)).failed == 0
