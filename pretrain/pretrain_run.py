@@ -54,9 +54,17 @@ def split_corpus(data, data_dir):
         dict. `train_documents` and `heldout_documents` counts.
     """
     summary_path = os.path.join(data_dir, "split.json")
+    source = {
+        "corpus": list(data.corpus),
+        "corpus_format": data.corpus_format,
+        "errors": data.errors,
+        "heldout_every": data.heldout_every,
+    }
     if os.path.isfile(summary_path):
         with open(summary_path, encoding="utf-8") as file:
-            return json.load(file)
+            summary = json.load(file)
+        if summary["source"] == source:
+            return summary["counts"]
     os.makedirs(data_dir, exist_ok=True)
     counts = {"train_documents": 0, "heldout_documents": 0}
     every = data.heldout_every
@@ -76,7 +84,7 @@ def split_corpus(data, data_dir):
             counts[f"{split}_documents"] += 1
             number += 1
     with open(summary_path, "w", encoding="utf-8") as file:
-        json.dump(counts, file)
+        json.dump({"source": source, "counts": counts}, file, indent=2)
     print(
         f"{counts['train_documents']} training and {counts['heldout_documents']} held-out documents",
         flush=True,
