@@ -38,7 +38,7 @@ from pretrain.tokenizer import (
 )
 
 
-# Training examples are shuffled in a buffer of this many (held-out ones are not).
+# Examples are shuffled in a buffer of this many.
 SHUFFLE_BUFFER = 1000
 
 
@@ -254,8 +254,9 @@ def build_datasets(config, tokenizer, data_dir, counts, seed, worker_index=0, nu
     train = train.prefetch(tf.data.AUTOTUNE).with_options(options)
     if not (config.training.eval_batches and counts["heldout_documents"]):
         return train, None
+    # A fixed sample (same seed, cached) drawn from across the held-out documents.
     heldout = examples_dataset(
-        config, tokenizer, os.path.join(data_dir, "heldout.txt"), config.data.seed, 0
+        config, tokenizer, os.path.join(data_dir, "heldout.txt"), config.data.seed, SHUFFLE_BUFFER
     )
     heldout = heldout.repeat().batch(batch_size, drop_remainder=True).map(features_to_inputs)
     heldout = heldout.take(config.training.eval_batches).cache().with_options(options)
