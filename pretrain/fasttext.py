@@ -16,6 +16,7 @@ import dataclasses
 
 import numpy as np
 
+from pretrain.errors import UsageError
 from pretrain.subwords import SubwordHasher
 from pretrain.word2vec import Word2VecConfig, Word2VecTrainer
 from pretrain.word_vectors import WordVectors
@@ -28,6 +29,11 @@ class FastTextConfig(Word2VecConfig):
     min_n: int = 3
     max_n: int = 6
     buckets: int = 2_000_000
+
+    def validate(self):
+        super().validate()
+        if not 1 <= self.min_n <= self.max_n:
+            raise UsageError(f"need 1 <= --min-n <= --max-n, got min_n={self.min_n}, max_n={self.max_n}.")
 
 
 class SubwordVectors(WordVectors):

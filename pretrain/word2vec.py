@@ -65,6 +65,7 @@ class Word2VecConfig:
     min_learning_rate: float = 1e-4
     ns_exponent: float = 0.75
     batch_tokens: int = 4096  # tokens per step; much larger batches sum too many updates of frequent words
+    max_row_update: float = 0.1  # longest change of one vector per step; 0 = unbounded
     jit_compile: bool = False  # XLA: measured slower on this 2-core CPU (docs/embeddings.md)
     seed: int = 1
 
@@ -295,6 +296,20 @@ class Word2VecTrainer:
             return self._skipgram(tokens, documents, valid, seed)
         return self._cbow(tokens, documents, valid, seed)
 
+    def _clipped_update(self, rows, values):
+        """Sum the updates of each row and shrink any sum longer than `max_row_update`.
+
+        A batch adds hundreds of updates to a frequent word's row at once where
+        word2vec applies them one after another, each seeing the last; without
+        the bound, skip-gram's summed updates of frequent rows diverge.
+        """
+        unique_rows, positions = tf.unique(rows)
+        summed = tf.math.unsorted_segment_sum(values, positions, tf.shape(unique_rows)[0])  # (U, D)
+        if self.config.max_row_update:
+            norms = tf.norm(summed, axis=1, keepdims=True)
+            summed *= tf.minimum(1.0, self.config.max_row_update / tf.maximum(norms, 1e-12))
+        return tf.IndexedSlices(summed, unique_rows)
+
     def _make_step(self):
         gradients = tf.function(self._gradients, jit_compile=self.config.jit_compile)
 
@@ -303,7 +318,7 @@ class Word2VecTrainer:
             context = tf.distribute.get_replica_context()
             tables = [t for t in (self.input_table, self.negative_table, self.tree_table) if t is not None]
             for table, (rows, values) in zip(tables, [input_update] + output_updates):
-                update = tf.IndexedSlices(values * learning_rate, rows)
+                update = self._clipped_update(rows, values * learning_rate)
                 if context.num_replicas_in_sync > 1:
                     update = context.all_reduce(tf.distribute.ReduceOp.SUM, update)
                 table.scatter_add(update)
