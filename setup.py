@@ -19,6 +19,7 @@ setup(
         "keras==3.15.1",
         "keras-hub==0.32.0",
         "tensorflow-text==2.21.1",
+        "tensorboard==2.21.0",
         "tokenizers==0.23.3",
         "numpy==2.4.6",
         "scipy==1.17.1",
