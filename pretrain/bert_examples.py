@@ -134,11 +134,17 @@ def bert_dataset(
         return {**features, **masked}
 
     seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
-    dataset = tf.data.Dataset.zip(instances.prefetch(2), seeds)
-    dataset = dataset.map(add_masks, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).unbatch()
+    dataset = tf.data.Dataset.zip(instances.prefetch(2), seeds).map(add_masks).prefetch(2).unbatch()
     if shuffle_buffer:
         dataset = dataset.shuffle(shuffle_buffer, seed=seed)
-    return dataset
+    return dataset.with_options(_single_threaded_ops())
+
+
+def _single_threaded_ops():
+    """Pipeline ops run on one thread each, leaving the other cores to the training step."""
+    options = tf.data.Options()
+    options.threading.max_intra_op_parallelism = 1
+    return options
 
 
 def pooled(documents, rng, pool_size):
