@@ -47,11 +47,11 @@ SEQ_LENGTH, MAX_PREDICTIONS = 128, 20
 
 
 def examples_per_second(corpus, corpus_format, tokenizer):
+    """(examples, wall seconds, process CPU seconds) for one pass over `corpus`."""
     dataset = bert_dataset(corpus, tokenizer, SEQ_LENGTH, MAX_PREDICTIONS, corpus_format=corpus_format, seed=1)
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     count = sum(int(tf.shape(b["input_ids"])[0]) for b in dataset.batch(256).prefetch(2))
-    seconds = time.perf_counter() - started
-    return count, seconds
+    return count, time.perf_counter() - started, time.process_time() - cpu_started
 
 
 class StepTimer(keras.callbacks.Callback):
@@ -136,11 +136,11 @@ def main():
     print(f"Wikipedia sample: {len(documents)} articles, {sum(map(len, documents))} sentences")
 
     for name, corpus, corpus_format in [("raw XML dump", WIKI, "wikixml"), ("one sentence per line", lines, "lines")]:
-        count, seconds = examples_per_second(corpus, corpus_format, tokenizer)
-        rate = count / seconds
+        count, seconds, cpu_seconds = examples_per_second(corpus, corpus_format, tokenizer)
+        rate, cpu_rate = count / seconds, count / cpu_seconds
         print(f"masked NSP examples, seq {SEQ_LENGTH}, from the {name}: {count} in {seconds:.1f} s = "
-              f"{rate:.0f}/s ({rate / GOOGLE_INSTANCES_PER_SECOND:.2f}x google-research/bert's "
-              f"measured {GOOGLE_INSTANCES_PER_SECOND}/s)")
+              f"{rate:.0f}/s ({rate / GOOGLE_INSTANCES_PER_SECOND:.2f}x google-research/bert's measured "
+              f"{GOOGLE_INSTANCES_PER_SECOND}/s); {cpu_seconds:.1f} CPU s = {cpu_rate:.0f} per CPU second")
 
     (memory_wall, memory_cpu), (streaming_wall, streaming_cpu) = compare_training(
         lines, tokenizer, args.steps, args.batch_size, args.repeats
