@@ -109,14 +109,16 @@ class TextClassifier(TaskModel):
             dataset = x
         else:
             x = tuple(tf.constant(list(part), tf.string) for part in x) if isinstance(x, tuple) else tf.constant(list(x), tf.string)
-            dataset = tf.data.Dataset.from_tensor_slices(x if y is None else (x, _labels(y, self.problem_type)))
+            dataset = tf.data.Dataset.from_tensor_slices((x,) if y is None else (x, _labels(y, self.problem_type)))
             if shuffle:
                 dataset = dataset.shuffle(len(y), reshuffle_each_iteration=True)
             dataset = dataset.batch(batch_size)
 
-        def preprocess(texts, labels=None):
+        def preprocess(texts, *rest):
+            if rest and rest[0].dtype == tf.string:  # a dataset of (text, pair) without labels
+                texts, rest = (texts, rest[0]), rest[1:]
             inputs = self.preprocessor(*texts) if isinstance(texts, tuple) else self.preprocessor(texts)
-            return inputs if labels is None else (inputs, labels)
+            return (inputs, *rest) if rest else inputs
 
         return dataset.map(preprocess, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
