@@ -178,7 +178,9 @@ class Word2VecTrainer:
         rows = tf.gather(self.subword_rows, tokens)  # (N, S)
         weights = tf.gather(self.subword_weights, tokens)  # (N, S)
         vectors = tf.gather(self.input_table, rows)  # (N, S, D)
-        return tf.einsum("ns,nsd->nd", weights, vectors), rows, weights
+        if self.subword_rows.shape[1] == 1:
+            return vectors[:, 0], rows, weights  # word2vec: the word's own row
+        return tf.reduce_sum(weights[:, :, None] * vectors, axis=1), rows, weights
 
     def _pair_masks(self, tokens, documents, valid, seed):
         """For each offset o, mask[i] = 1 if (centre i, context i+o) is a training pair."""
