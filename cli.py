@@ -24,6 +24,8 @@ COMMANDS = {
     "word2vec": "pretrain.word2vec_command",
     "glove": "pretrain.glove_command",
     "fasttext": "pretrain.fasttext_command",
+    "finetune": "tasks.finetune_command",
+    "export": "saved_models.export_command",
 }
 
 

@@ -1,0 +1,134 @@
+"""Fine-tune a pretrained BERT on labelled text (classify) or tagged words (tag).
+
+Examples:
+  pretrain finetune classify --model runs/bert --train train.csv --test test.csv \
+      --text-column text --label-column label --output runs/sentiment
+  pretrain finetune tag --model runs/bert --train train.conll --test test.conll --output runs/ner
+
+Writes OUTPUT/model.keras (the Keras task model, tokenizer included),
+OUTPUT/finetune.json, OUTPUT/logs (TensorBoard) and, for classify,
+OUTPUT/serving: a SavedModel for TF Serving that takes raw strings.
+"""
+
+import dataclasses
+import os
+
+from pretrain.errors import UsageError
+
+
+def add_arguments(parser):
+    tasks = parser.add_subparsers(dest="task", metavar="TASK", required=True)
+    classify = tasks.add_parser("classify", help="text or text-pair classification from CSV files")
+    _add_common(classify, "CSV file with a header line (.csv, .csv.gz, .csv.bz2)")
+    classify.add_argument("--text-column", required=True, help="column holding the text")
+    classify.add_argument("--text-pair-column", help="column holding the second text of a pair")
+    classify.add_argument("--label-column", required=True, help="column holding the class label")
+    classify.add_argument("--focal-gamma", type=float, default=0.0, help="> 0: focal loss instead of cross-entropy")
+    tag = tasks.add_parser("tag", help="token classification (NER, POS) from CoNLL files")
+    _add_common(tag, "CoNLL file: 'word ... tag' per line, blank line between sentences")
+
+
+def _add_common(parser, file_help):
+    defaults = _defaults()
+    parser.add_argument("--model", required=True, help="pretrain output dir or backbone SavedModel")
+    parser.add_argument("--train", required=True, help=f"training data: {file_help}")
+    parser.add_argument("--test", help="held-out data in the same format; its accuracy is printed")
+    parser.add_argument("--output", required=True, help="directory to write")
+    parser.add_argument("--epochs", type=int, default=defaults.epochs)
+    parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
+    parser.add_argument("--seq-length", type=int, default=defaults.seq_length)
+    parser.add_argument("--learning-rate", type=float, default=defaults.learning_rate)
+    parser.add_argument("--freeze-backbone", action="store_true", help="train the task head only")
+    parser.add_argument("--layer-decay", type=float, default=defaults.layer_decay, help="layer-wise LR decay, e.g. 0.8")
+    parser.add_argument("--seed", type=int, default=defaults.seed)
+
+
+def _defaults():
+    from tasks.finetuning import FinetuneConfig
+
+    return FinetuneConfig()
+
+
+def run(args):
+    from tasks.finetuning import FinetuneConfig
+
+    for name in ("epochs", "batch_size", "seq_length"):
+        if getattr(args, name) < 1:
+            raise UsageError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}.")
+    config = dataclasses.replace(
+        FinetuneConfig(),
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        seq_length=args.seq_length,
+        learning_rate=args.learning_rate,
+        freeze_backbone=args.freeze_backbone,
+        layer_decay=args.layer_decay,
+        focal_gamma=getattr(args, "focal_gamma", 0.0),
+        seed=args.seed,
+        text_pairs=bool(getattr(args, "text_pair_column", None)),
+    )
+    os.makedirs(args.output, exist_ok=True)
+    config.save(os.path.join(args.output, "finetune.json"))
+    if args.task == "classify":
+        return _classify(args, config)
+    return _tag(args, config)
+
+
+def _classify(args, config):
+    from saved_models.serving_export import export_classifier_serving
+    from tasks.finetuning import build_classifier, training_callbacks
+    from tasks.labelled_files import label_ids, read_csv_columns
+
+    columns = (args.text_column, args.text_pair_column, args.label_column)
+    train = read_csv_columns(args.train, columns)
+    test = read_csv_columns(args.test, columns) if args.test else None
+    label_names = sorted(set(train[args.label_column]))
+    if test is not None:
+        label_ids(test[args.label_column], label_names, args.test)
+    if len(label_names) < 2:
+        raise UsageError(f"{args.train}: column {args.label_column!r} has a single label {label_names}; need 2 or more.")
+
+    def texts(data):
+        return (data[args.text_column], data[args.text_pair_column]) if args.text_pair_column else data[args.text_column]
+
+    classifier = build_classifier(args.model, label_names, config)
+    classifier.fit(
+        texts(train),
+        label_ids(train[args.label_column], label_names, args.train),
+        epochs=config.epochs,
+        batch_size=config.batch_size,
+        callbacks=training_callbacks(args.output),
+    )
+    if test is not None:
+        _, accuracy = classifier.evaluate(
+            texts(test), label_ids(test[args.label_column], label_names, args.test), batch_size=config.batch_size, verbose=0
+        )
+        print(f"test accuracy: {accuracy:.4f} ({len(test[args.label_column])} examples)")
+    classifier.save(os.path.join(args.output, "model.keras"))
+    export_classifier_serving(classifier, os.path.join(args.output, "serving"), text_pairs=bool(args.text_pair_column))
+    print(f"wrote {args.output}/model.keras and {args.output}/serving")
+    return 0
+
+
+def _tag(args, config):
+    from tasks.finetuning import build_tagger, training_callbacks
+    from tasks.labelled_files import label_ids, read_conll
+
+    sentences, tags = read_conll(args.train)
+    tag_names = sorted({tag for sentence_tags in tags for tag in sentence_tags})
+    test = read_conll(args.test) if args.test else None
+    if test is not None:
+        label_ids([tag for sentence in test[1] for tag in sentence], tag_names, args.test, what="tag")
+
+    def ids(tag_lists, path):
+        return [label_ids(sentence_tags, tag_names, path, what="tag") for sentence_tags in tag_lists]
+
+    tagger = build_tagger(args.model, tag_names, config)
+    tagger.fit(sentences, ids(tags, args.train), epochs=config.epochs, batch_size=config.batch_size,
+               callbacks=training_callbacks(args.output))
+    if test is not None:
+        _, accuracy = tagger.evaluate(test[0], ids(test[1], args.test), batch_size=config.batch_size, verbose=0)
+        print(f"test accuracy (per word): {accuracy:.4f} ({len(test[0])} sentences)")
+    tagger.save(os.path.join(args.output, "model.keras"))
+    print(f"wrote {args.output}/model.keras")
+    return 0
