@@ -46,24 +46,29 @@ LOAD_AND_RUN = """
 import json, sys
 import numpy as np
 import tensorflow as tf
-model = tf.saved_model.load(sys.argv[1])
-inputs = {name: tf.constant(value, tf.int32) for name, value in json.loads(sys.argv[2]).items()}
-outputs = model.serve(inputs)
-outputs = outputs if isinstance(outputs, dict) else {"output": outputs}
-print(json.dumps({
-    "outputs": {name: np.asarray(value).tolist() for name, value in outputs.items()},
-    "project_imported": any(name == "layers" or name.startswith("layers.") for name in sys.modules),
-}))
+results = {}
+for name, (path, inputs) in json.loads(sys.argv[1]).items():
+    model = tf.saved_model.load(path)
+    outputs = model.serve({key: tf.constant(value, tf.int32) for key, value in inputs.items()})
+    outputs = outputs if isinstance(outputs, dict) else {"output": outputs}
+    results[name] = {key: np.asarray(value).tolist() for key, value in outputs.items()}
+results["project_imported"] = any(m == "layers" or m.startswith("layers.") for m in sys.modules)
+print(json.dumps(results))
 """
 
 
-def run_without_project(saved_model_dir, inputs, working_dir):
-    """Load and call the SavedModel in a fresh Python that cannot import this project."""
+def run_without_project(requests, working_dir):
+    """Load and call SavedModels in one fresh Python, started outside the repository."""
     environment = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
     environment["TF_CPP_MIN_LOG_LEVEL"] = "3"
-    serialized = json.dumps({name: value.tolist() for name, value in inputs.items()})
+    serialized = json.dumps(
+        {
+            name: (str(path), {key: value.tolist() for key, value in inputs.items()})
+            for name, (path, inputs) in requests.items()
+        }
+    )
     result = subprocess.run(
-        [sys.executable, "-c", LOAD_AND_RUN, str(saved_model_dir), serialized],
+        [sys.executable, "-c", LOAD_AND_RUN, serialized],
         cwd=working_dir,
         env=environment,
         capture_output=True,
@@ -79,14 +84,13 @@ def test_exported_saved_models_load_without_this_project(tmp_path):
     encoder.export(str(tmp_path / "bert"), verbose=False)
     decoder.export(str(tmp_path / "gpt"), verbose=False)
 
-    bert = run_without_project(tmp_path / "bert", BERT_INPUTS, tmp_path)
-    assert not bert["project_imported"]
+    results = run_without_project(
+        {"bert": (tmp_path / "bert", BERT_INPUTS), "gpt": (tmp_path / "gpt", GPT_INPUTS)}, tmp_path
+    )
+    assert results["project_imported"] is False
     expected = encoder.predict(BERT_INPUTS, verbose=0)
     for name in ("sequence_output", "pooled_output"):
-        np.testing.assert_allclose(np.array(bert["outputs"][name]), expected[name], atol=1e-5)
-
-    gpt = run_without_project(tmp_path / "gpt", GPT_INPUTS, tmp_path)
-    assert not gpt["project_imported"]
+        np.testing.assert_allclose(np.array(results["bert"][name]), expected[name], atol=1e-5)
     np.testing.assert_allclose(
-        np.array(gpt["outputs"]["output"]), decoder.predict(GPT_INPUTS, verbose=0), atol=1e-5
+        np.array(results["gpt"]["output"]), decoder.predict(GPT_INPUTS, verbose=0), atol=1e-5
     )

@@ -1,0 +1,224 @@
+"""Training-step throughput of our BERT and GPT backbones against keras-hub's, in one process.
+
+Both sides train the same configuration (BERT-mini sizes by default: 4 layers,
+hidden 256, 4 heads, intermediate 1024; sequence 128, batch 32, vocabulary
+30522) on the same synthetic batch with AdamW and sparse cross-entropy:
+
+- BERT: masked-LM loss at 20 positions per sequence (BertEncoder +
+  MaskedLMHead vs keras-hub BertBackbone + MaskedLMHead, both tied).
+- GPT: full causal-LM loss over the vocabulary (GptDecoder + tied logits vs
+  keras-hub GPT2Backbone + reverse embedding).
+
+Each model is compiled with and without XLA (`jit_compile`); all variants of
+one model are stepped round-robin (so load from other processes hits them
+alike) and each side keeps its faster setting by median wall time. The script
+prints sequences/s, CPU-seconds per step (a load-robust measure of work), one
+`ratio` line per model, and the model FLOP utilisation against a float32 matmul
+measured in the same run.
+
+    .venv/bin/python benchmarks/backbones.py            # full run
+    .venv/bin/python benchmarks/backbones.py --steps 2 --models gpt
+"""
+
+import argparse
+import os
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import keras_hub  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from layers import BertEncoder, GptDecoder, MaskedLMHead  # noqa: E402
+
+
+def parse_arguments():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", nargs="+", default=["bert", "gpt"], choices=["bert", "gpt"])
+    parser.add_argument("--steps", type=int, default=4, help="timed training steps per setting (median reported)")
+    parser.add_argument("--warmup-steps", type=int, default=2, help="untimed steps (tracing, XLA compile)")
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--sequence-length", type=int, default=128)
+    parser.add_argument("--vocabulary-size", type=int, default=30522)
+    parser.add_argument("--masked-positions", type=int, default=20)
+    parser.add_argument("--num-layers", type=int, default=4)
+    parser.add_argument("--hidden-dim", type=int, default=256)
+    parser.add_argument("--num-heads", type=int, default=4)
+    parser.add_argument("--intermediate-dim", type=int, default=1024)
+    parser.add_argument("--jit", nargs="+", default=["off", "on"], choices=["off", "on"])
+    return parser.parse_args()
+
+
+def backbone_arguments(args):
+    return dict(
+        vocabulary_size=args.vocabulary_size,
+        num_layers=args.num_layers,
+        num_heads=args.num_heads,
+        hidden_dim=args.hidden_dim,
+        intermediate_dim=args.intermediate_dim,
+        max_sequence_length=max(512, args.sequence_length),
+        dropout=0.1,
+    )
+
+
+def bert_batch(args, rng):
+    shape = (args.batch_size, args.sequence_length)
+    positions = np.stack(
+        [np.sort(rng.choice(args.sequence_length, args.masked_positions, replace=False)) for _ in range(args.batch_size)]
+    ).astype("int32")
+    inputs = {
+        "token_ids": rng.integers(5, args.vocabulary_size, shape).astype("int32"),
+        "segment_ids": (np.arange(args.sequence_length) >= args.sequence_length // 2).astype("int32")[None].repeat(args.batch_size, 0),
+        "padding_mask": np.ones(shape, "int32"),
+        "mask_positions": positions,
+    }
+    labels = rng.integers(5, args.vocabulary_size, positions.shape).astype("int32")
+    return inputs, labels, np.ones(positions.shape, "float32")
+
+
+def gpt_batch(args, rng):
+    shape = (args.batch_size, args.sequence_length)
+    inputs = {
+        "token_ids": rng.integers(5, args.vocabulary_size, shape).astype("int32"),
+        "padding_mask": np.ones(shape, "int32"),
+    }
+    labels = rng.integers(5, args.vocabulary_size, shape).astype("int32")
+    return inputs, labels, None
+
+
+def our_bert(args):
+    encoder = BertEncoder(**backbone_arguments(args))
+    head = MaskedLMHead(token_embedding=encoder.token_embedding, name="mlm_head")
+    inputs = dict(encoder.input)
+    inputs["mask_positions"] = keras.Input(shape=(None,), dtype="int32", name="mask_positions")
+    sequence = encoder({name: inputs[name] for name in ("token_ids", "segment_ids", "padding_mask")})["sequence_output"]
+    return keras.Model(inputs, head(sequence, inputs["mask_positions"]))
+
+
+def keras_hub_bert(args):
+    backbone = keras_hub.models.BertBackbone(**backbone_arguments(args))
+    head = keras_hub.layers.MaskedLMHead(
+        token_embedding=backbone.token_embedding,
+        intermediate_activation="gelu",
+        kernel_initializer=keras.initializers.TruncatedNormal(stddev=0.02),
+        name="mlm_head",
+    )
+    inputs = dict(backbone.input)
+    inputs["mask_positions"] = keras.Input(shape=(None,), dtype="int32", name="mask_positions")
+    sequence = backbone({name: inputs[name] for name in ("token_ids", "segment_ids", "padding_mask")})["sequence_output"]
+    return keras.Model(inputs, head(sequence, mask_positions=inputs["mask_positions"]))
+
+
+def our_gpt(args):
+    decoder = GptDecoder(**backbone_arguments(args))
+    return keras.Model(decoder.input, decoder.logits(decoder(decoder.input)))
+
+
+def keras_hub_gpt(args):
+    backbone = keras_hub.models.GPT2Backbone(**backbone_arguments(args))
+    return keras.Model(backbone.input, backbone.token_embedding(backbone(backbone.input), reverse=True))
+
+
+def compiled_model(build_model, batch, jit_compile, warmup_steps):
+    """A model compiled with AdamW and sparse cross-entropy, traced (and XLA-compiled) by warm-up steps."""
+    keras.utils.set_random_seed(0)
+    model = build_model()
+    model.compile(
+        optimizer=keras.optimizers.AdamW(learning_rate=1e-4, weight_decay=0.01),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        jit_compile=jit_compile,
+    )
+    inputs, labels, weights = batch
+    for _ in range(warmup_steps):
+        model.train_on_batch(inputs, labels, sample_weight=weights)
+    return model
+
+
+def time_round_robin(models, batch, steps):
+    """Median wall and CPU seconds per step of each model, steps interleaved so machine load hits all alike."""
+    inputs, labels, weights = batch
+    wall = {name: [] for name in models}
+    cpu = {name: [] for name in models}
+    for _ in range(steps):
+        for name, model in models.items():
+            wall_start, cpu_start = time.perf_counter(), time.process_time()
+            loss = model.train_on_batch(inputs, labels, sample_weight=weights)
+            wall[name].append(time.perf_counter() - wall_start)
+            cpu[name].append(time.process_time() - cpu_start)
+            if not np.isfinite(loss):
+                raise RuntimeError(f"{name}: non-finite loss {loss}")
+    return {name: (float(np.median(wall[name])), float(np.median(cpu[name]))) for name in models}
+
+
+def matmul_peak_flops(size=2048, repeats=10):
+    """float32 FLOP/s of a square matmul, best of three runs."""
+    a = tf.random.normal((size, size))
+    b = tf.random.normal((size, size))
+    multiply = tf.function(lambda x, y: tf.matmul(x, y))
+    multiply(a, b).numpy()
+    best = float("inf")
+    for _ in range(3):
+        start = time.perf_counter()
+        for _ in range(repeats):
+            result = multiply(a, b)
+        result.numpy()
+        best = min(best, (time.perf_counter() - start) / repeats)
+    return 2 * size**3 / best
+
+
+def training_flops(args, model):
+    """Matmul FLOPs of one training step (forward x 3), the usual 6*N*tokens accounting plus attention."""
+    batch, length, hidden = args.batch_size, args.sequence_length, args.hidden_dim
+    tokens = batch * length
+    per_token_layer = 2 * (4 * hidden * hidden + 2 * hidden * args.intermediate_dim) + 4 * length * hidden
+    forward = args.num_layers * tokens * per_token_layer
+    if model == "bert":
+        predictions = batch * args.masked_positions
+        forward += predictions * 2 * (hidden * hidden + hidden * args.vocabulary_size) + 2 * batch * hidden * hidden
+    else:
+        forward += tokens * 2 * hidden * args.vocabulary_size
+    return 3 * forward
+
+
+def main():
+    args = parse_arguments()
+    rng = np.random.default_rng(0)
+    peak = matmul_peak_flops()
+    print(f"float32 matmul peak (2048^3, best of 3): {peak / 1e9:.1f} GFLOP/s wall", flush=True)
+    builders = {"bert": (our_bert, keras_hub_bert, bert_batch), "gpt": (our_gpt, keras_hub_gpt, gpt_batch)}
+    for model_name in args.models:
+        ours, theirs, make_batch = builders[model_name]
+        batch = make_batch(args, rng)
+        print(f"{model_name.upper()}: batch {args.batch_size} x {args.sequence_length}, vocabulary {args.vocabulary_size}", flush=True)
+        models = {}
+        for side, build in (("keras-hub", theirs), ("ours", ours)):
+            for jit in args.jit:
+                models[(side, jit)] = compiled_model(lambda: build(args), batch, jit == "on", args.warmup_steps)
+        timings = time_round_robin(models, batch, args.steps)
+        for (side, jit), (wall, cpu) in timings.items():
+            print(
+                f"  {side:<10} jit_compile={jit:<3} {args.batch_size / wall:7.2f} sequences/s "
+                f"({wall:.3f} s/step wall, {cpu:.3f} CPU-s/step)",
+                flush=True,
+            )
+        best = {
+            side: min(((jit, timings[(side, jit)]) for jit in args.jit), key=lambda item: item[1][0])
+            for side in ("keras-hub", "ours")
+        }
+        (their_jit, (their_wall, their_cpu)), (our_jit, (our_wall, our_cpu)) = best["keras-hub"], best["ours"]
+        flops = training_flops(args, model_name)
+        print(
+            f"{model_name.upper()} ratio ours/keras-hub = {their_wall / our_wall:.2f} "
+            f"(ours {args.batch_size / our_wall:.2f} seq/s jit={our_jit}, "
+            f"keras-hub {args.batch_size / their_wall:.2f} seq/s jit={their_jit}; "
+            f"CPU-time ratio {their_cpu / our_cpu:.2f}; "
+            f"MFU ours {flops / our_wall / peak:.0%}, keras-hub {flops / their_wall / peak:.0%} "
+            f"of the matmul peak; {flops / 1e9:.0f} GFLOP/step)",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()
