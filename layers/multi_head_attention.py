@@ -26,8 +26,12 @@ class MultiHeadAttention(keras.layers.Layer):
     The weights have keras-hub's / Keras's shapes: query, key and value kernels
     `[input_dim, num_heads, key_dim]` with biases `[num_heads, key_dim]`, and an
     output kernel `[num_heads, key_dim, output_dim]` with bias `[output_dim]`.
-    Without attention dropout (inference, or `dropout=0`) the attention itself
-    runs through `keras.ops.dot_product_attention`.
+    Projections are 2D matmuls into a `(batch, heads, length, key_dim)` layout
+    and the softmax attention is two batched matmuls. On the TensorFlow CPU
+    backend this is faster than `keras.ops.dot_product_attention` (an einsum in
+    `(batch, length, heads, key_dim)` layout without a fused kernel): 8.2 vs
+    11.3 ms CPU for the forward pass at batch 32, 4 heads, length 128, even
+    counting our layout transposes, so the layer does not call it.
 
     Args:
         num_heads: int. Number of attention heads.
