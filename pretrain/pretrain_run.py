@@ -63,7 +63,7 @@ def split_corpus(data, data_dir):
     if os.path.isfile(summary_path):
         with open(summary_path, encoding="utf-8") as file:
             summary = json.load(file)
-        if summary["source"] == source:
+        if summary.get("source") == source:
             return summary["counts"]
     os.makedirs(data_dir, exist_ok=True)
     counts = {"train_documents": 0, "heldout_documents": 0}
