@@ -1,6 +1,5 @@
 """The fine-tune -> export -> serve step of `make demo`."""
 
-import dataclasses
 import os
 
 import tensorflow as tf
@@ -25,7 +24,7 @@ def run_demo_finetune(pretrained_dir, output_dir, train_size=2000, test_size=500
         seed=config.seed, max_train=train_size, max_test=test_size
     )
     config.save(os.path.join(output_dir, "finetune.json"))
-    classifier = build_classifier(pretrained_dir, LABEL_NAMES, dataclasses.replace(config))
+    classifier = build_classifier(pretrained_dir, LABEL_NAMES, config)
     print(f"fine-tuning on {len(train_texts)} Rotten Tomatoes snippets ...")
     classifier.fit(
         train_texts, train_labels, epochs=config.epochs, batch_size=config.batch_size,
