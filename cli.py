@@ -15,6 +15,7 @@ import sys
 # Subcommand name -> module that implements it (top of the stack: the CLI may
 # import every package, none of them imports the CLI).
 COMMANDS = {
+    "demo": "demo",
     "bert": "pretrain.bert_command",
     "gpt": "pretrain.gpt_command",
     "seq2seq": "pretrain.seq2seq_command",

@@ -13,7 +13,7 @@ setup(
         "tasks",
         "saved_models",
     ],
-    py_modules=["cli"],
+    py_modules=["cli", "demo"],
     install_requires=[
         "tensorflow==2.21.0",
         "keras==3.15.1",
