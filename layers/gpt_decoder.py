@@ -153,7 +153,7 @@ class GptDecoder(keras.Model):
 
     def init_cache(self, batch_size, max_length):
         """An all-zero key/value cache `[batch, num_layers, 2, max_length, num_heads, head_dim]`."""
-        if max_length > self.max_sequence_length:
+        if isinstance(max_length, int) and max_length > self.max_sequence_length:
             raise ValueError(
                 f"`max_length`={max_length} is longer than "
                 f"`max_sequence_length`={self.max_sequence_length}."
