@@ -19,6 +19,7 @@ from layers.sinusoidal_position_encoding import SinusoidalPositionEncoding
 from layers.token_embedding import TokenEmbedding
 from layers.transformer_decoder_block import TransformerDecoderBlock
 from layers.transformer_encoder_block import TransformerEncoderBlock
+from layers.unilm_attention_mask import UnilmAttentionMask
 
 __all__ = [
     "BACKBONE_SIZES",
@@ -35,4 +36,5 @@ __all__ = [
     "TokenEmbedding",
     "TransformerDecoderBlock",
     "TransformerEncoderBlock",
+    "UnilmAttentionMask",
 ]

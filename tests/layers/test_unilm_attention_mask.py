@@ -1,0 +1,74 @@
+"""UniLM masks: each mode gives exactly the intended visibility."""
+
+import numpy as np
+import pytest
+
+from layer_testing import run_layer_test
+from layers import UnilmAttentionMask
+from layers.unilm_attention_mask import BIDIRECTIONAL, LEFT_TO_RIGHT, SEQ2SEQ
+
+
+def visibility_by_definition(length, source_length, mode, sequence):
+    """Brute force from the UniLM paper: may query i see key j?"""
+    visible = np.zeros((sequence, sequence), bool)
+    for i in range(sequence):
+        for j in range(length):  # keys past `length` are padding: never visible
+            if mode == BIDIRECTIONAL:
+                visible[i, j] = True
+            elif mode == LEFT_TO_RIGHT:
+                visible[i, j] = j <= i
+            elif i < source_length:  # seq2seq, source query: the source only
+                visible[i, j] = j < source_length
+            else:  # seq2seq, target query: the source, and the target up to itself
+                visible[i, j] = j < source_length or j <= i
+    return visible
+
+
+def random_batch(rng, batch, sequence):
+    lengths = rng.integers(3, sequence + 1, batch)
+    source_lengths = np.array([rng.integers(2, length) for length in lengths])
+    padding_mask = (np.arange(sequence)[None, :] < lengths[:, None]).astype("int32")
+    segment_ids = ((np.arange(sequence)[None, :] >= source_lengths[:, None]) & (padding_mask == 1)).astype(
+        "int32"
+    )
+    modes = rng.integers(0, 3, batch).astype("int32")
+    return lengths, source_lengths, padding_mask, segment_ids, modes
+
+
+def test_every_mode_matches_the_definition_on_random_batches():
+    rng = np.random.default_rng(0)
+    lengths, source_lengths, padding_mask, segment_ids, modes = random_batch(rng, batch=64, sequence=12)
+    masks = np.asarray(
+        UnilmAttentionMask()(padding_mask=padding_mask, segment_ids=segment_ids, attention_mode=modes)
+    )
+    assert masks.shape == (64, 12, 12) and masks.dtype == bool
+    assert set(modes) == {BIDIRECTIONAL, LEFT_TO_RIGHT, SEQ2SEQ}
+    for row in range(64):
+        expected = visibility_by_definition(lengths[row], source_lengths[row], modes[row], 12)
+        real = slice(0, lengths[row])  # rows of padding queries are never read
+        np.testing.assert_array_equal(masks[row, real], expected[real], err_msg=f"mode {modes[row]}")
+
+
+@pytest.mark.parametrize("bad", ["padding_mask", "attention_mode"])
+def test_wrong_rank_names_the_argument(bad):
+    inputs = {
+        "padding_mask": np.ones((2, 4), "int32"),
+        "segment_ids": np.zeros((2, 4), "int32"),
+        "attention_mode": np.zeros((2,), "int32"),
+    }
+    inputs[bad] = inputs[bad][..., None]
+    with pytest.raises(ValueError, match=bad):
+        UnilmAttentionMask()(**inputs)
+
+
+def test_layer_contract():
+    rng = np.random.default_rng(1)
+    _, _, padding_mask, segment_ids, modes = random_batch(rng, batch=4, sequence=6)
+    run_layer_test(
+        UnilmAttentionMask,
+        {},
+        {"padding_mask": padding_mask, "segment_ids": segment_ids, "attention_mode": modes},
+        expected_output_shape=(4, 6, 6),
+        expected_num_trainable_weights=0,
+        run_training_step=False,
+    )
