@@ -5,7 +5,6 @@ import os
 import subprocess
 import sys
 
-import pytest
 from pretrain_run_fixtures import write_lines_corpus
 
 import cli
@@ -20,17 +19,7 @@ def seq2seq_arguments(corpus, output, steps):
     ]
 
 
-@pytest.fixture(scope="module")
-def seq2seq_run(tmp_path_factory, lee_corpus_path):
-    folder = tmp_path_factory.mktemp("seq2seq_run")
-    corpus = write_lines_corpus(lee_corpus_path, str(folder / "lee.txt"), documents=16)
-    output = str(folder / "out")
-    assert cli.main(seq2seq_arguments(corpus, output, steps=3)) == 0
-    return corpus, output
-
-
-def test_run_writes_the_output_directory(seq2seq_run):
-    _, output = seq2seq_run
+def check_output_directory(output):
     for name in ("vocab.txt", "config.json", "checkpoints", "logs", "model.keras", "serving", "metrics.json"):
         assert os.path.exists(os.path.join(output, name)), name
     with open(os.path.join(output, "vocab.txt"), encoding="utf-8") as file:
@@ -45,16 +34,8 @@ def test_run_writes_the_output_directory(seq2seq_run):
     assert metrics["step"] == 3 and 0.0 <= metrics["val_accuracy"] <= 1.0
 
 
-def test_rerun_resumes_and_continues(seq2seq_run, capsys):
-    corpus, output = seq2seq_run
-    assert cli.main(seq2seq_arguments(corpus, output, steps=6)) == 0
-    assert "Resuming from step 3" in capsys.readouterr().out
-    with open(os.path.join(output, "metrics.json"), encoding="utf-8") as file:
-        assert json.load(file)["step"] == 6
-
-
-def test_serving_model_loads_with_only_tensorflow_and_tf_text(seq2seq_run, tmp_path):
-    _, output = seq2seq_run
+def check_serving_model(serving_dir, cwd):
+    """Loads the serving SavedModel in a process that imports only tensorflow and tensorflow_text."""
     code = (
         "import sys, tensorflow as tf, tensorflow_text\n"
         "serve = tf.saved_model.load(sys.argv[1]).signatures['serving_default']\n"
@@ -66,11 +47,24 @@ def test_serving_model_loads_with_only_tensorflow_and_tf_text(seq2seq_run, tmp_p
         "print('ok')\n"
     )
     result = subprocess.run(
-        [sys.executable, "-c", code, os.path.join(output, "serving")],
-        capture_output=True, text=True, cwd=str(tmp_path), env=dict(os.environ, PYTHONPATH=""),
+        [sys.executable, "-c", code, serving_dir],
+        capture_output=True, text=True, cwd=cwd, env=dict(os.environ, PYTHONPATH=""),
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.strip().endswith("ok")
+
+
+def test_cli_trains_exports_a_serving_model_and_resumes(tmp_path, lee_corpus_path, capsys):
+    corpus = write_lines_corpus(lee_corpus_path, str(tmp_path / "lee.txt"), documents=16)
+    output = str(tmp_path / "out")
+    assert cli.main(seq2seq_arguments(corpus, output, steps=3)) == 0
+    check_output_directory(output)
+    check_serving_model(os.path.join(output, "serving"), str(tmp_path))
+    capsys.readouterr()
+    assert cli.main(seq2seq_arguments(corpus, output, steps=5)) == 0
+    assert "Resuming from step 3" in capsys.readouterr().out
+    with open(os.path.join(output, "metrics.json"), encoding="utf-8") as file:
+        assert json.load(file)["step"] == 5
 
 
 def test_bad_option_is_a_one_line_usage_error(tmp_path, lee_corpus_path, capsys):
