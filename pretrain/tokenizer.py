@@ -83,8 +83,9 @@ def train_vocabulary(
         show_progress=False,
         wordpieces_prefix="##",
     )
-    vocabulary = trainer.get_vocab()
-    return sorted(vocabulary, key=vocabulary.get)
+    # The trainer breaks frequency ties in a different order on every run; WordPiece
+    # lookup does not depend on the order, so sort for a reproducible vocab.txt.
+    return list(SPECIAL_TOKENS) + sorted(set(trainer.get_vocab()) - set(SPECIAL_TOKENS))
 
 
 def save_vocabulary(tokens, path):

@@ -46,6 +46,7 @@ def test_vocabulary_has_special_tokens_first_and_requested_size(wiki_sentences):
     assert vocabulary[:5] == list(SPECIAL_TOKENS)
     assert len(vocabulary) == len(set(vocabulary)) == 3000
     assert "the" in vocabulary and any(t.startswith("##") for t in vocabulary)
+    assert train_vocabulary([wiki_sentences], vocab_size=3000) == vocabulary  # reproducible ids
 
 
 def test_in_graph_tokenizer_reproduces_trainer_on_wikipedia(wiki_sentences):
