@@ -26,6 +26,7 @@ import tensorflow as tf
 
 from pretrain.cooccurrence import CooccurrenceCounter
 from pretrain.errors import UsageError
+from pretrain.lockstep import lockstep
 from pretrain.training import worker_shard
 from pretrain.word_vectors import WordVectors
 from pretrain.word_vocabulary import WordVocabulary
@@ -144,7 +145,7 @@ class GloVeTrainer:
         return step
 
     def _batches(self, shard, epoch, worker):
-        """Entries in shuffled blocks; the last batch of each worker is padded with zero-weight entries."""
+        """This worker's entries in shuffled blocks, shuffled within each block."""
         config = self.config
         rng = np.random.default_rng([config.seed, epoch])
         blocks = np.arange(0, len(shard), config.block_entries)
@@ -156,13 +157,6 @@ class GloVeTrainer:
             for begin in range(0, len(order), config.batch_size):
                 chosen = order[begin : begin + config.batch_size]
                 yield rows[chosen], columns[chosen], counts[chosen]
-        if worker[1] > 1:
-            # Same number of steps on every worker (collectives): pad up to the most blocks any worker has.
-            most = -(-len(blocks) // worker[1])
-            missing = (most - len(mine)) * -(-config.block_entries // config.batch_size)
-            tiny = np.float32(1e-30)  # weight (tiny/x_max)^alpha: no update
-            for _ in range(missing):
-                yield np.zeros(1, np.int32), np.zeros(1, np.int32), np.full(1, tiny)
 
     def train(self, verbose=True):
         config = self.config
@@ -177,7 +171,9 @@ class GloVeTrainer:
         for epoch in range(config.epochs):
             epoch_start = time.perf_counter()
             loss = tf.zeros([])
-            for rows, columns, counts in self._batches(shard, epoch, worker):
+            # A worker out of data steps with one entry of count ~0: weight (1e-30 / x_max)^alpha, no update.
+            empty = (np.zeros(1, np.int32), np.zeros(1, np.int32), np.full(1, 1e-30, np.float32))
+            for rows, columns, counts in lockstep(self.strategy, self._batches(shard, epoch, worker), empty):
                 loss += step(rows, columns, counts)
             seconds = time.perf_counter() - epoch_start
             record = {"epoch": epoch + 1, "loss": float(loss) / max(self.num_pairs, 1),

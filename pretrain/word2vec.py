@@ -41,6 +41,7 @@ import tensorflow as tf
 
 from pretrain.errors import UsageError
 from pretrain.huffman import huffman_paths
+from pretrain.lockstep import lockstep
 from pretrain.training import worker_shard
 from pretrain.word_vectors import WordVectors
 from pretrain.word_vocabulary import WordVocabulary
@@ -362,6 +363,11 @@ class Word2VecTrainer:
             all_documents = np.concatenate(documents + [np.full(padding, -1, np.int32)])
             yield all_tokens, all_documents, np.arange(size) < pending, raw
 
+    def _empty_batch(self):
+        """A batch with no valid token: a worker out of data runs it to keep in step."""
+        size = self.config.batch_tokens
+        return np.zeros(size, np.int32), np.full(size, -1, np.int32), np.zeros(size, bool), 0
+
     def _prefetched(self, epoch, shard):
         """`_batches` from a background thread, so numpy overlaps the TensorFlow step."""
         batches = queue.Queue(maxsize=4)
@@ -388,7 +394,7 @@ class Word2VecTrainer:
         for epoch in range(config.epochs):
             epoch_start, epoch_words = time.perf_counter(), 0
             loss_sum, pair_sum = tf.zeros([]), tf.zeros([])
-            for number, (tokens, documents, valid, raw) in enumerate(self._lockstep(self._prefetched(epoch, worker))):
+            for number, (tokens, documents, valid, raw) in enumerate(lockstep(self.strategy, self._prefetched(epoch, worker), self._empty_batch())):
                 learning_rate = learning_rate_at(done / total, config)
                 seed = tf.constant([epoch, number], tf.int32) + config.seed * 7919
                 loss, pairs = step(tokens, documents, valid, tf.constant(learning_rate, tf.float32), seed)
@@ -416,26 +422,3 @@ class Word2VecTrainer:
         self.words_per_second = total / self.seconds
         vectors = self.input_table.numpy()[: len(self.vocabulary)]
         return WordVectors(self.vocabulary.words, vectors)
-
-    def _lockstep(self, batches):
-        """With several workers, every worker runs the same number of steps (collectives
-        need all of them): a worker out of data feeds empty batches until all are done."""
-        if self.strategy.num_replicas_in_sync == 1:
-            yield from batches
-            return
-        size = self.config.batch_tokens
-        empty = (np.zeros(size, np.int32), np.full(size, -1, np.int32), np.zeros(size, bool), 0)
-        exhausted = False
-        while True:
-            batch = next(batches, None) if not exhausted else None
-            exhausted = batch is None
-            if self._all_exhausted(exhausted):
-                return
-            yield empty if exhausted else batch
-
-    def _all_exhausted(self, exhausted):
-        value = tf.constant(1.0 if exhausted else 0.0)
-        total = self.strategy.reduce(
-            tf.distribute.ReduceOp.SUM, self.strategy.run(lambda v: v, args=(value,)), None
-        )
-        return float(total) == self.strategy.num_replicas_in_sync
