@@ -124,7 +124,7 @@ class GloVeTrainer:
         return loss, tf.IndexedSlices(gradient, indices)
 
     def _make_step(self):
-        gradients_of = tf.function(self._gradients)
+        gradients_of = tf.function(self._gradients, autograph=False)
 
         def replica_step(rows, columns, counts):
             loss, gradient = gradients_of(rows, columns, counts)
@@ -137,7 +137,7 @@ class GloVeTrainer:
             self.squared_gradients.scatter_add(tf.IndexedSlices(tf.square(gradient.values), gradient.indices))
             return loss
 
-        @tf.function
+        @tf.function(autograph=False)
         def step(rows, columns, counts):
             loss = self.strategy.run(replica_step, args=(rows, columns, counts))
             return self.strategy.reduce(tf.distribute.ReduceOp.SUM, loss, None)
