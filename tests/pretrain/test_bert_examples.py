@@ -14,8 +14,8 @@ from pretrain.tokenizer import CLS_ID, SEP_ID, WordPieceTokenizer
 
 
 @pytest.fixture(scope="module")
-def wiki(wiki_sample_path, tmp_path_factory):
-    corpus, vocabulary = write_wiki_lines(wiki_sample_path, str(tmp_path_factory.mktemp("wiki")))
+def wiki(wiki_sample_path):
+    corpus, vocabulary = write_wiki_lines(wiki_sample_path)
     return corpus, WordPieceTokenizer(vocabulary)
 
 

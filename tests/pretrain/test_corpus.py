@@ -159,8 +159,11 @@ def rss_growth_mb(path, corpus_format):
 
 @pytest.mark.parametrize("corpus_format", ["lines", "prose", "wikixml"])
 def test_memory_does_not_grow_with_corpus_size(tmp_path, corpus_format):
-    small_count, small = rss_growth_mb(make_corpus(tmp_path / "s.gz", 4, corpus_format), corpus_format)
-    large_count, large = rss_growth_mb(make_corpus(tmp_path / "l.gz", 16, corpus_format), corpus_format)
+    megabytes = 2 if corpus_format == "wikixml" else 4  # markup removal is slow
+    small_count, small = rss_growth_mb(make_corpus(tmp_path / "s.gz", megabytes, corpus_format), corpus_format)
+    large_count, large = rss_growth_mb(
+        make_corpus(tmp_path / "l.gz", 4 * megabytes, corpus_format), corpus_format
+    )
     assert large_count > 3.5 * small_count
     assert large - small < 8, (small, large)
 
