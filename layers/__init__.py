@@ -8,6 +8,7 @@ building blocks they are made of.
 from layers.backbone_sizes import BACKBONE_SIZES
 from layers.bert_embedding import BertEmbedding
 from layers.bert_encoder import BertEncoder
+from layers.elmo import Elmo
 from layers.feed_forward import FeedForward
 from layers.gpt_decoder import GptDecoder
 from layers.masked_lm_head import MaskedLMHead
@@ -15,6 +16,7 @@ from layers.multi_head_attention import MultiHeadAttention
 from layers.next_sentence_head import NextSentenceHead
 from layers.position_embedding import PositionEmbedding
 from layers.segment_embedding import SegmentEmbedding
+from layers.seq2seq_transformer import Seq2SeqTransformer
 from layers.sinusoidal_position_encoding import SinusoidalPositionEncoding
 from layers.token_embedding import TokenEmbedding
 from layers.transformer_decoder_block import TransformerDecoderBlock
@@ -25,6 +27,7 @@ __all__ = [
     "BACKBONE_SIZES",
     "BertEmbedding",
     "BertEncoder",
+    "Elmo",
     "FeedForward",
     "GptDecoder",
     "MaskedLMHead",
@@ -32,6 +35,7 @@ __all__ = [
     "NextSentenceHead",
     "PositionEmbedding",
     "SegmentEmbedding",
+    "Seq2SeqTransformer",
     "SinusoidalPositionEncoding",
     "TokenEmbedding",
     "TransformerDecoderBlock",
