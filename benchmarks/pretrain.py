@@ -24,16 +24,30 @@ import sys
 import tempfile
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+# This file is named like the `pretrain` package: take its folder off the path
+# and load the sibling `backbones.py` by file name.
+BENCHMARKS_DIR = os.path.dirname(os.path.abspath(__file__))
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != BENCHMARKS_DIR]
+sys.path.insert(0, os.path.dirname(BENCHMARKS_DIR))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import importlib.util  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-import backbones  # noqa: E402
 from layers import BACKBONE_SIZES  # noqa: E402
 from pretrain.pretrain_config import DataConfig, PretrainConfig, TokenizerConfig, TrainingConfig  # noqa: E402
 from pretrain.pretrain_run import run_pretraining  # noqa: E402
+
+
+def load_backbones_benchmark():
+    spec = importlib.util.spec_from_file_location("backbones", os.path.join(BENCHMARKS_DIR, "backbones.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+backbones = load_backbones_benchmark()
 
 
 def end_to_end_seconds(model, args, steps, output_dir):
