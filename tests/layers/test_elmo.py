@@ -5,13 +5,10 @@ import numpy as np
 import pytest
 from layer_testing import run_layer_test
 
-from layers.elmo import (
-    CharacterEncoder,
-    Elmo,
-    ScalarMix,
-    TokenCharacters,
-    character_ids_for_vocabulary,
-)
+from layers.character_encoder import CharacterEncoder
+from layers.elmo import Elmo
+from layers.scalar_mix import ScalarMix
+from layers.token_characters import TokenCharacters, character_ids_for_vocabulary
 
 VOCABULARY = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "cat", "##s", "sat", "on", "mat", "a"]
 
