@@ -11,6 +11,14 @@ from layers.transformer_encoder_block import TransformerEncoderBlock
 INPUT_NAMES = ("token_ids", "segment_ids", "padding_mask")
 
 
+def encode(embeddings, transformer_layers, pooled_dense, inputs, attention_mask=None, training=None):
+    """The encoder's forward pass: embeddings, blocks, [CLS] pooler."""
+    x = embeddings(inputs["token_ids"], inputs["segment_ids"], training=training)
+    for block in transformer_layers:
+        x = block(x, padding_mask=inputs["padding_mask"], attention_mask=attention_mask, training=training)
+    return {"sequence_output": x, "pooled_output": pooled_dense(x[:, 0, :])}
+
+
 @keras.saving.register_keras_serializable(package="pretraining_toolkit")
 class BertEncoder(keras.Model):
     """The BERT encoder (Devlin et al., 2019) as a functional Keras model.
@@ -111,16 +119,8 @@ class BertEncoder(keras.Model):
 
         # === Functional model ===
         inputs = {name: keras.Input(shape=(None,), dtype="int32", name=name) for name in INPUT_NAMES}
-        x = embeddings(inputs["token_ids"], inputs["segment_ids"])
-        for block in transformer_layers:
-            x = block(x, padding_mask=inputs["padding_mask"])
-        pooled_output = pooled_dense(x[:, 0, :])
-        super().__init__(
-            inputs=inputs,
-            outputs={"sequence_output": x, "pooled_output": pooled_output},
-            dtype=dtype,
-            **kwargs,
-        )
+        outputs = encode(embeddings, transformer_layers, pooled_dense, inputs)
+        super().__init__(inputs=inputs, outputs=outputs, dtype=dtype, **kwargs)
 
         # === Config ===
         self.embeddings_layer = embeddings
@@ -145,6 +145,24 @@ class BertEncoder(keras.Model):
     def call(self, inputs, training=None, mask=None):
         check_backbone_inputs(inputs, INPUT_NAMES, self.max_sequence_length)
         return super().call(inputs, training=training, mask=mask)
+
+    def call_with_attention_mask(self, inputs, attention_mask, training=None):
+        """The encoder with an explicit self-attention mask, same weights and outputs.
+
+        `attention_mask` is `[batch, query, key]`, True where a query may see a
+        key (e.g. from `UnilmAttentionMask`: bidirectional, left-to-right or
+        seq2seq); it is combined with `inputs["padding_mask"]`. Without it,
+        this is exactly `encoder(inputs)`.
+        """
+        check_backbone_inputs(inputs, INPUT_NAMES, self.max_sequence_length)
+        return encode(
+            self.embeddings_layer,
+            self.transformer_layers,
+            self.pooled_dense,
+            inputs,
+            attention_mask=attention_mask,
+            training=training,
+        )
 
     def get_config(self):
         return {

@@ -72,3 +72,58 @@ def test_layer_contract():
         expected_num_trainable_weights=0,
         run_training_step=False,
     )
+
+
+def encoder_outputs(encoder, token_ids, segment_ids, padding_mask, mode):
+    inputs = {"token_ids": token_ids, "segment_ids": segment_ids, "padding_mask": padding_mask}
+    modes = np.full((len(token_ids),), mode, "int32")
+    mask = UnilmAttentionMask()(padding_mask=padding_mask, segment_ids=segment_ids, attention_mode=modes)
+    return np.asarray(encoder.call_with_attention_mask(inputs, mask)["sequence_output"])
+
+
+@pytest.fixture(scope="module")
+def encoder_and_batch():
+    from layers import BertEncoder
+
+    encoder = BertEncoder.from_size("tiny", vocabulary_size=60, max_sequence_length=16, dropout=0.0)
+    rng = np.random.default_rng(2)
+    token_ids = rng.integers(5, 60, (3, 10)).astype("int32")
+    padding_mask = np.ones((3, 10), "int32")
+    padding_mask[:, 8:] = 0
+    segment_ids = np.zeros((3, 10), "int32")
+    segment_ids[:, 4:8] = 1  # source = positions 0-3, target = 4-7, padding 8-9
+    return encoder, token_ids, segment_ids, padding_mask
+
+
+def changed_at(token_ids, position):
+    changed = token_ids.copy()
+    changed[:, position] = 5 + (changed[:, position] - 4) % 55
+    return changed
+
+
+def test_bidirectional_mode_is_the_plain_encoder(encoder_and_batch):
+    encoder, token_ids, segment_ids, padding_mask = encoder_and_batch
+    plain = encoder({"token_ids": token_ids, "segment_ids": segment_ids, "padding_mask": padding_mask})
+    masked = encoder_outputs(encoder, token_ids, segment_ids, padding_mask, BIDIRECTIONAL)
+    np.testing.assert_allclose(masked, np.asarray(plain["sequence_output"]), atol=1e-6)
+
+
+def test_left_to_right_mode_never_looks_ahead(encoder_and_batch):
+    encoder, token_ids, segment_ids, padding_mask = encoder_and_batch
+    before = encoder_outputs(encoder, token_ids, segment_ids, padding_mask, LEFT_TO_RIGHT)
+    after = encoder_outputs(encoder, changed_at(token_ids, 5), segment_ids, padding_mask, LEFT_TO_RIGHT)
+    np.testing.assert_allclose(after[:, :5], before[:, :5], atol=1e-6)
+    assert np.abs(after[:, 5:8] - before[:, 5:8]).max() > 1e-3
+
+
+def test_seq2seq_mode_source_is_bidirectional_and_blind_to_the_target(encoder_and_batch):
+    encoder, token_ids, segment_ids, padding_mask = encoder_and_batch
+    before = encoder_outputs(encoder, token_ids, segment_ids, padding_mask, SEQ2SEQ)
+    # A target token changes neither the source nor the target before it.
+    after = encoder_outputs(encoder, changed_at(token_ids, 6), segment_ids, padding_mask, SEQ2SEQ)
+    np.testing.assert_allclose(after[:, :6], before[:, :6], atol=1e-6)
+    assert np.abs(after[:, 6:8] - before[:, 6:8]).max() > 1e-3
+    # The last source token reaches every source position (bidirectional) and the target.
+    after = encoder_outputs(encoder, changed_at(token_ids, 3), segment_ids, padding_mask, SEQ2SEQ)
+    assert np.abs(after[:, :3] - before[:, :3]).max(axis=-1).min() > 1e-4
+    assert np.abs(after[:, 4:8] - before[:, 4:8]).max(axis=-1).min() > 1e-4
