@@ -1,9 +1,7 @@
 """Corpus reading: formats, compression, paths, decoding errors, sharding, bounded memory."""
 
 import bz2
-import doctest
 import gzip
-import importlib
 import os
 import subprocess
 import sys
@@ -174,7 +172,3 @@ def test_200_megabyte_corpus_streams_in_bounded_memory(tmp_path):
     assert count > 2_500_000
     assert growth < 30, growth
 
-
-@pytest.mark.parametrize("module", ["pretrain.corpus"])
-def test_docstring_examples_run(module):
-    assert doctest.testmod(importlib.import_module(module)).failed == 0

@@ -1,6 +1,5 @@
 """WordPiece training (tokenizers) and the in-graph tf-text tokenizer agree on real text."""
 
-import doctest
 import importlib
 import importlib.util
 import itertools
@@ -125,7 +124,3 @@ def test_tokenizer_runs_in_tf_data_and_survives_saved_model(tmp_path):
     restored = tf.saved_model.load(str(tmp_path / "tokenizer"))
     assert restored.serve(tf.constant(["world hello"])).numpy().tolist() == [[6, 5]]
 
-
-@pytest.mark.parametrize("module", ["pretrain.tokenizer"])
-def test_docstring_examples_run(module):
-    assert doctest.testmod(importlib.import_module(module)).failed == 0
