@@ -8,7 +8,8 @@ times cancels the fixed costs (TensorFlow start-up, vocabulary training,
 tracing, export), so `(long - short) * batch * seq_length / (t_long - t_short)`
 is the steady tokens/s of a long run. Model only is the training step of the
 same model on one synthetic batch held in memory
-(`benchmarks/backbones.py`'s `time_training`, AdamW, no XLA), in the same
+(`benchmarks/backbones.py`'s `compiled_model` and `time_round_robin`: AdamW,
+no XLA, median step), in the same
 process. The ratio says how much of the model's speed survives the pipeline
 and the checkpoints.
 
@@ -81,7 +82,9 @@ def model_only_seconds(model, args):
         build, batch = (lambda: backbones.our_bert(settings)), backbones.bert_batch(settings, rng)
     else:
         build, batch = (lambda: backbones.our_gpt(settings)), backbones.gpt_batch(settings, rng)
-    return backbones.time_training(build, batch, jit_compile=False, steps=args.model_steps, warmup_steps=2)
+    model = backbones.compiled_model(build, batch, jit_compile=False, warmup_steps=2)
+    wall_seconds, _ = backbones.time_round_robin({"ours": model}, batch, args.model_steps)["ours"]
+    return wall_seconds
 
 
 def main():
