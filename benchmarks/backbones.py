@@ -6,8 +6,9 @@ hidden 256, 4 heads, intermediate 1024; sequence 128, batch 32, vocabulary
 
 - BERT: masked-LM loss at 20 positions per sequence (BertEncoder +
   MaskedLMHead vs keras-hub BertBackbone + MaskedLMHead, both tied).
-- GPT: full causal-LM loss over the vocabulary (GptDecoder + tied logits vs
-  keras-hub GPT2Backbone + reverse embedding).
+- GPT: full causal-LM loss over the vocabulary (GptDecoder with its fused
+  tied-softmax loss `language_model_loss` vs keras-hub GPT2Backbone + reverse
+  embedding + sparse cross-entropy).
 
 Each model is compiled with and without XLA (`jit_compile`); all variants of
 one model are stepped round-robin (so load from other processes hits them
@@ -111,9 +112,19 @@ def keras_hub_bert(args):
     return keras.Model(inputs, head(sequence, mask_positions=inputs["mask_positions"]))
 
 
+class GptLanguageModel(keras.Model):
+    """`GptDecoder` trained on its fused tied-softmax loss, the way a pretrainer's `compute_loss` uses it."""
+
+    def __init__(self, decoder, **kwargs):
+        super().__init__(inputs=decoder.input, outputs=decoder(decoder.input), **kwargs)
+        self.decoder = decoder
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        return self.decoder.language_model_loss(y_pred, y, sample_weight)
+
+
 def our_gpt(args):
-    decoder = GptDecoder(**backbone_arguments(args))
-    return keras.Model(decoder.input, decoder.logits(decoder(decoder.input)))
+    return GptLanguageModel(GptDecoder(**backbone_arguments(args)))
 
 
 def keras_hub_gpt(args):
