@@ -4,8 +4,9 @@ Both sides train the same configuration (BERT-mini sizes by default: 4 layers,
 hidden 256, 4 heads, intermediate 1024; sequence 128, batch 32, vocabulary
 30522) on the same synthetic batch with AdamW and sparse cross-entropy:
 
-- BERT: masked-LM loss at 20 positions per sequence (BertEncoder +
-  MaskedLMHead vs keras-hub BertBackbone + MaskedLMHead, both tied).
+- BERT: masked-LM loss at 20 positions per sequence (BertEncoder computed at
+  the masked positions by `call_at_positions` + MaskedLMHead vs keras-hub
+  BertBackbone + MaskedLMHead, both tied).
 - GPT: full causal-LM loss over the vocabulary (GptDecoder with its fused
   tied-softmax loss `language_model_loss` vs keras-hub GPT2Backbone + reverse
   embedding + sparse cross-entropy).
@@ -94,8 +95,9 @@ def our_bert(args):
     head = MaskedLMHead(token_embedding=encoder.token_embedding, name="mlm_head")
     inputs = dict(encoder.input)
     inputs["mask_positions"] = keras.Input(shape=(None,), dtype="int32", name="mask_positions")
-    sequence = encoder({name: inputs[name] for name in ("token_ids", "segment_ids", "padding_mask")})["sequence_output"]
-    return keras.Model(inputs, head(sequence, inputs["mask_positions"]))
+    encoder_inputs = {name: inputs[name] for name in ("token_ids", "segment_ids", "padding_mask")}
+    masked_sequence = encoder.call_at_positions(encoder_inputs, inputs["mask_positions"])["sequence_output"]
+    return keras.Model(inputs, head(masked_sequence))
 
 
 def keras_hub_bert(args):

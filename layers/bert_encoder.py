@@ -1,6 +1,7 @@
 """BERT encoder backbone: embeddings, post-LN Transformer encoder blocks and a [CLS] pooler."""
 
 import keras
+from keras import ops
 
 from layers.backbone_sizes import backbone_size
 from layers.backbone_validation import check_backbone_arguments, check_backbone_inputs
@@ -11,12 +12,30 @@ from layers.transformer_encoder_block import TransformerEncoderBlock
 INPUT_NAMES = ("token_ids", "segment_ids", "padding_mask")
 
 
-def encode(embeddings, transformer_layers, pooled_dense, inputs, attention_mask=None, training=None):
-    """The encoder's forward pass: embeddings, blocks, [CLS] pooler."""
+def encode(
+    embeddings, transformer_layers, pooled_dense, inputs, attention_mask=None, output_positions=None, training=None
+):
+    """The encoder's forward pass: embeddings, blocks, [CLS] pooler.
+
+    With `output_positions` `[batch, P]`, the last block runs only at [CLS] and
+    those positions, and `sequence_output` is `[batch, P, hidden_dim]`.
+    """
     x = embeddings(inputs["token_ids"], inputs["segment_ids"], training=training)
-    for block in transformer_layers:
-        x = block(x, padding_mask=inputs["padding_mask"], attention_mask=attention_mask, training=training)
-    return {"sequence_output": x, "pooled_output": pooled_dense(x[:, 0, :])}
+    query_positions = None
+    if output_positions is not None:
+        cls_positions = ops.zeros_like(output_positions[:, :1], dtype="int32")  # (B, 1)
+        query_positions = ops.concatenate([cls_positions, ops.cast(output_positions, "int32")], axis=1)
+    for index, block in enumerate(transformer_layers):
+        last = index == len(transformer_layers) - 1
+        x = block(
+            x,
+            padding_mask=inputs["padding_mask"],
+            attention_mask=attention_mask,
+            query_positions=query_positions if last else None,
+            training=training,
+        )
+    sequence_output = x if output_positions is None else x[:, 1:, :]  # (B, P, H) at the positions
+    return {"sequence_output": sequence_output, "pooled_output": pooled_dense(x[:, 0, :])}
 
 
 @keras.saving.register_keras_serializable(package="pretraining_toolkit")
@@ -145,6 +164,25 @@ class BertEncoder(keras.Model):
     def call(self, inputs, training=None, mask=None):
         check_backbone_inputs(inputs, INPUT_NAMES, self.max_sequence_length)
         return super().call(inputs, training=training, mask=mask)
+
+    def call_at_positions(self, inputs, output_positions, training=None):
+        """The encoder's outputs at `output_positions` `[batch, P]` only (e.g. the masked positions).
+
+        Returns `sequence_output` `[batch, P, hidden_dim]`, equal to
+        `encoder(inputs)["sequence_output"]` gathered at those positions, and
+        the same `pooled_output`; the last block is computed only at [CLS] and
+        the P positions, which saves most of it for masked-LM training. Feed the
+        result to `MaskedLMHead` without `mask_positions`.
+        """
+        check_backbone_inputs(inputs, INPUT_NAMES, self.max_sequence_length)
+        return encode(
+            self.embeddings_layer,
+            self.transformer_layers,
+            self.pooled_dense,
+            inputs,
+            output_positions=output_positions,
+            training=training,
+        )
 
     def call_with_attention_mask(self, inputs, attention_mask, training=None):
         """The encoder with an explicit self-attention mask, same weights and outputs.

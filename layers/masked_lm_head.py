@@ -36,7 +36,9 @@ class MaskedLMHead(keras.layers.Layer):
 
     Call arguments:
         sequence_output: float tensor `[batch, sequence, hidden_dim]`.
-        mask_positions: int tensor `[batch, P]` of positions to predict.
+        mask_positions: int tensor `[batch, P]` of positions to predict, or
+            None when `sequence_output` is already `[batch, P, hidden_dim]`
+            at those positions (`BertEncoder.call_at_positions`).
 
     Returns:
         Logits `[batch, P, vocabulary_size]`.
@@ -115,7 +117,9 @@ class MaskedLMHead(keras.layers.Layer):
         )
         self.built = True
 
-    def call(self, sequence_output, mask_positions):
+    def call(self, sequence_output, mask_positions=None):
+        if mask_positions is None:  # already gathered, e.g. by `BertEncoder.call_at_positions`
+            return self._logits(sequence_output)
         if not keras.backend.standardize_dtype(mask_positions.dtype).startswith(("int", "uint")):
             raise ValueError(
                 f"`mask_positions` must be an integer tensor, got dtype {mask_positions.dtype}."
@@ -126,7 +130,10 @@ class MaskedLMHead(keras.layers.Layer):
                 f"got shape {tuple(mask_positions.shape)}."
             )
         # (B, T, H) gathered at (B, P, 1) -> (B, P, H)
-        x = ops.take_along_axis(sequence_output, mask_positions[:, :, None], axis=1)
+        return self._logits(ops.take_along_axis(sequence_output, mask_positions[:, :, None], axis=1))
+
+    def _logits(self, x):
+        """Logits `(B, P, V)` of gathered hidden states `(B, P, H)`."""
         x = self.transform_layer_norm(self.transform_dense(x))
         if self.token_embedding is not None:
             logits = self.token_embedding(x, reverse=True)
@@ -134,7 +141,9 @@ class MaskedLMHead(keras.layers.Layer):
             logits = ops.matmul(x, self.output_kernel)
         return logits + self.output_bias
 
-    def compute_output_shape(self, sequence_output_shape, mask_positions_shape):
+    def compute_output_shape(self, sequence_output_shape, mask_positions_shape=None):
+        if mask_positions_shape is None:
+            return tuple(sequence_output_shape[:-1]) + (self.vocabulary_size,)
         return tuple(mask_positions_shape) + (self.vocabulary_size,)
 
     def get_config(self):

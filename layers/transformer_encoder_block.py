@@ -1,10 +1,19 @@
 """One Transformer encoder layer: self-attention and feed-forward, each with a residual and LayerNorm."""
 
 import keras
+from keras import ops
 
 from layers.feed_forward import FeedForward
 from layers.initializers import truncated_normal
 from layers.multi_head_attention import MultiHeadAttention
+
+
+def gather_rows(x, positions):
+    """`x` `(B, T, ...)` at `positions` `(B, Q)` -> `(B, Q, ...)`."""
+    index = ops.cast(positions, "int32")
+    for _ in range(len(x.shape) - 2):
+        index = index[..., None]  # (B, Q, 1, ...), broadcast over the trailing axes
+    return ops.take_along_axis(x, index, axis=1)
 
 
 @keras.saving.register_keras_serializable(package="pretraining_toolkit")
@@ -34,6 +43,11 @@ class TransformerEncoderBlock(keras.layers.Layer):
             positions are never attended to.
         attention_mask: tensor `[batch, sequence, sequence]`, 1 where query
             position may attend to key position (e.g. a UniLM prefix mask).
+        query_positions: optional int tensor `[batch, Q]`. If given, only
+            these rows are computed (they still attend to every position) and
+            the output is `[batch, Q, hidden_dim]`, equal to the full output
+            gathered at those rows: BERT's last block needs only the masked
+            positions and [CLS].
         training: bool. Whether dropout is active.
 
     Example:
@@ -113,14 +127,27 @@ class TransformerEncoderBlock(keras.layers.Layer):
         self.feed_forward_layer_norm.build(inputs_shape)
         self.built = True
 
-    def call(self, inputs, padding_mask=None, attention_mask=None, training=None):
+    def call(self, inputs, padding_mask=None, attention_mask=None, query_positions=None, training=None):
         x = inputs
-        residual = x
         if self.normalize_first:
             x = self.self_attention_layer_norm(x)
-        x = self.self_attention(
-            x, padding_mask=padding_mask, attention_mask=attention_mask, training=training
-        )
+        if query_positions is None:
+            residual = inputs
+            x = self.self_attention(
+                x, padding_mask=padding_mask, attention_mask=attention_mask, training=training
+            )
+        else:
+            # Only the rows at `query_positions` attend (to every key) and go on.
+            residual = gather_rows(inputs, query_positions)  # (B, Q, H)
+            if attention_mask is not None:
+                attention_mask = gather_rows(attention_mask, query_positions)  # (B, Q, S)
+            x = self.self_attention(
+                gather_rows(x, query_positions),
+                x,
+                padding_mask=padding_mask,
+                attention_mask=attention_mask,
+                training=training,
+            )
         x = residual + self.self_attention_dropout(x, training=training)
         if not self.normalize_first:
             x = self.self_attention_layer_norm(x)
