@@ -261,13 +261,35 @@ class Word2VecTrainer:
             output_updates.append((tf.concat(node_rows, 0), tf.concat(node_updates, 0)))
         return loss, tf.reduce_sum(pairs), self._input_update(rows, weights, d_inputs), output_updates
 
+    def _context_spans(self, documents, valid, seed):
+        """Each centre's context as a span [first, last] of batch positions (the centre itself inside).
+
+        The span is word2vec's reduced window (uniform in 1..window) cut at the
+        edges of the centre's document; an invalid centre gets the empty span [i, i].
+        """
+        size = tf.shape(documents)[0]
+        positions = tf.range(size)
+        # Runs of consecutive positions with the same document and validity.
+        key = documents * 2 + tf.cast(valid, tf.int32)
+        run = tf.cumsum(tf.cast(tf.not_equal(key, tf.roll(key, 1, 0)), tf.int32)) - 1
+        run = run - run[0]  # the roll compares position 0 with the last one
+        run_first = tf.gather(tf.math.segment_min(positions, run), run)
+        run_last = tf.gather(tf.math.segment_max(positions, run), run)
+        shrink = tf.random.stateless_uniform([size], seed, 0, self.config.window, tf.int32)
+        effective = (self.config.window - shrink) * tf.cast(valid, tf.int32)
+        first = tf.maximum(positions - effective, run_first)
+        last = tf.minimum(positions + effective, run_last)
+        return first, last
+
     def _cbow(self, tokens, documents, valid, seed):
         inputs, rows, weights = self._input_vectors(tokens)
-        masks = self._pair_masks(tokens, documents, valid, seed)
-        counts = tf.add_n(list(masks.values()))  # (N,) context words per centre
+        first, last = self._context_spans(documents, valid, seed)
+        counts = tf.cast(last - first, tf.float32)  # (N,) context words per centre
         has_context = tf.cast(counts > 0, tf.float32)
-        hidden = tf.add_n([shift(inputs, o) * m[:, None] for o, m in masks.items()])
-        hidden /= tf.maximum(counts, 1.0)[:, None]  # mean of the context vectors
+        # Sum over a span from prefix sums: prefix[k] = sum of inputs[:k].
+        prefix = tf.cumsum(tf.pad(inputs, [[1, 0], [0, 0]]), axis=0)  # (N+1, D)
+        context_sum = tf.gather(prefix, last + 1) - tf.gather(prefix, first) - inputs
+        hidden = context_sum * (has_context / tf.maximum(counts, 1.0))[:, None]  # mean of the context vectors
         loss, d_hidden = tf.zeros([]), tf.zeros_like(hidden)
         output_updates = []
         if self.config.negative:
@@ -288,7 +310,12 @@ class Word2VecTrainer:
                                    tf.reshape(d_nodes, [-1, self.config.dim])))  # (N*L, D)
         # As word2vec.c and gensim (cbow_mean=1): every context word gets the whole error of
         # the mean, not 1/count of it (the exact gradient), which learns several times faster.
-        d_inputs = tf.add_n([shift(d_hidden * m[:, None], -o) for o, m in masks.items()])
+        # Added over each span by a difference array: +error at `first`, -error after `last`.
+        d_hidden *= has_context[:, None]
+        size = tf.shape(tokens)[0]
+        steps = tf.math.unsorted_segment_sum(
+            tf.concat([d_hidden, -d_hidden], 0), tf.concat([first, last + 1], 0), size + 1)  # (N+1, D)
+        d_inputs = tf.cumsum(steps[:-1], axis=0) - d_hidden  # the centre is inside its own span
         return loss, tf.reduce_sum(has_context), self._input_update(rows, weights, d_inputs), output_updates
 
     def _input_update(self, rows, weights, d_inputs):
