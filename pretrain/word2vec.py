@@ -100,6 +100,24 @@ def shift(x, offset):
     return tf.concat([pad, x[:offset]], axis=0)
 
 
+def row_sums(rows, coefficients, owners, vectors):
+    """For each distinct row r: the sum of coefficients[e] * vectors[owners[e]] over entries e with rows[e] = r.
+
+    One sparse (N, U) x dense (N, D) product, with no (entries, D) array of
+    scaled copies and no scatter of repeated rows. Returns (U,) rows, (U, D) sums.
+    """
+    unique_rows, positions = tf.unique(rows)
+    indices = tf.cast(tf.stack([owners, positions], axis=1), tf.int64)
+    shape = tf.cast(tf.stack([tf.shape(vectors)[0], tf.size(unique_rows)]), tf.int64)
+    matrix = tf.SparseTensor(indices, coefficients, shape)  # (N, U)
+    return unique_rows, tf.sparse.sparse_dense_matmul(matrix, vectors, adjoint_a=True)
+
+
+def repeated_owners(size, repeats):
+    """Owner ids of a flattened (size, repeats) array: 0 x repeats, 1 x repeats, ..."""
+    return tf.repeat(tf.range(size), repeats)
+
+
 def learning_rate_at(progress, config):
     """Linear decay from `learning_rate` to `min_learning_rate` as progress goes 0 -> 1."""
     progress = min(max(progress, 0.0), 1.0)
@@ -212,8 +230,7 @@ class Word2VecTrainer:
         loss = tf.reduce_sum(tf.math.softplus(scores) * weight[:, None])
         gradient = -tf.sigmoid(scores) * weight[:, None]  # d log-likelihood / d score
         d_hidden = tf.einsum("nk,nkd->nd", gradient, negative_vectors)
-        d_negatives = gradient[:, :, None] * hidden[:, None, :]  # (N, K, D)
-        return loss, d_hidden, tf.reshape(negatives, [-1]), tf.reshape(d_negatives, [-1, config.dim])
+        return loss, d_hidden, negatives, gradient  # d negative_vectors[n, k] = gradient[n, k] * hidden[n]
 
     def _tree_terms(self, hidden, targets, weight):
         """Hierarchical-softmax loss and gradients of rows `hidden` (N, D) predicting `targets` (N,)."""
@@ -225,11 +242,11 @@ class Word2VecTrainer:
         loss = tf.reduce_sum(tf.nn.sigmoid_cross_entropy_with_logits(labels, scores) * mask)
         gradient = (labels - tf.sigmoid(scores)) * mask
         d_hidden = tf.einsum("nl,nld->nd", gradient, nodes)
-        d_nodes = gradient[:, :, None] * hidden[:, None, :]  # (N, L, D)
-        return loss, d_hidden, points, d_nodes
+        return loss, d_hidden, points, gradient  # d nodes[n, l] = gradient[n, l] * hidden[n]
 
     def _skipgram(self, tokens, documents, valid, seed):
         inputs, rows, weights = self._input_vectors(tokens)
+        size = tf.shape(tokens)[0]
         masks = self._pair_masks(tokens, documents, valid, seed)
         pairs = tf.add_n(list(masks.values()))  # (N,) pairs per centre
         loss, d_inputs = tf.zeros([]), tf.zeros_like(inputs)
@@ -244,21 +261,25 @@ class Word2VecTrainer:
                 gradient = ((1.0 - tf.sigmoid(score)) * mask)[:, None]
                 d_inputs += gradient * context
                 d_outputs += shift(gradient * inputs, -offset)
-            negative_loss, d_hidden, negatives, d_negatives = self._negative_terms(inputs, pairs, seed)
+            negative_loss, d_hidden, negatives, negative_gradient = self._negative_terms(inputs, pairs, seed)
             loss += negative_loss
             d_inputs += d_hidden
-            output_updates.append((tf.concat([tokens, negatives], 0),
+            negative_rows, d_negatives = row_sums(tf.reshape(negatives, [-1]), tf.reshape(negative_gradient, [-1]),
+                                                  repeated_owners(size, self.config.negative), inputs)
+            output_updates.append((tf.concat([tokens, negative_rows], 0),
                                    tf.concat([d_outputs, d_negatives], 0)))
         if self.config.hierarchical_softmax:
-            node_rows, node_updates = [], []
+            node_rows, node_gradients = [], []
             for offset, mask in masks.items():
                 # Context word i+offset is predicted from centre i.
-                tree_loss, d_hidden, points, d_nodes = self._tree_terms(inputs, shift(tokens, offset), mask)
+                tree_loss, d_hidden, points, tree_gradient = self._tree_terms(inputs, shift(tokens, offset), mask)
                 loss += tree_loss
                 d_inputs += d_hidden
                 node_rows.append(tf.reshape(points, [-1]))
-                node_updates.append(tf.reshape(d_nodes, [-1, self.config.dim]))  # (N*L, D)
-            output_updates.append((tf.concat(node_rows, 0), tf.concat(node_updates, 0)))
+                node_gradients.append(tf.reshape(tree_gradient, [-1]))
+            owners = repeated_owners(size, self.tree_points.shape[1])
+            output_updates.append(row_sums(tf.concat(node_rows, 0), tf.concat(node_gradients, 0),
+                                           tf.tile(owners, [len(masks)]), inputs))
         return loss, tf.reduce_sum(pairs), self._input_update(rows, weights, d_inputs), output_updates
 
     def _context_spans(self, documents, valid, seed):
@@ -283,6 +304,7 @@ class Word2VecTrainer:
 
     def _cbow(self, tokens, documents, valid, seed):
         inputs, rows, weights = self._input_vectors(tokens)
+        size = tf.shape(tokens)[0]
         first, last = self._context_spans(documents, valid, seed)
         counts = tf.cast(last - first, tf.float32)  # (N,) context words per centre
         has_context = tf.cast(counts > 0, tf.float32)
@@ -296,30 +318,35 @@ class Word2VecTrainer:
             outputs = tf.gather(self.negative_table, tokens)  # (N, D)
             score = tf.reduce_sum(hidden * outputs, axis=1)
             loss += tf.reduce_sum(tf.math.softplus(-score) * has_context)
-            gradient = ((1.0 - tf.sigmoid(score)) * has_context)[:, None]
-            negative_loss, d_negative_hidden, negatives, d_negatives = self._negative_terms(hidden, has_context, seed)
+            gradient = (1.0 - tf.sigmoid(score)) * has_context
+            negative_loss, d_negative_hidden, negatives, negative_gradient = self._negative_terms(
+                hidden, has_context, seed)
             loss += negative_loss
-            d_hidden += gradient * outputs + d_negative_hidden
-            output_updates.append((tf.concat([tokens, negatives], 0),
-                                   tf.concat([gradient * hidden, d_negatives], 0)))
+            d_hidden += gradient[:, None] * outputs + d_negative_hidden
+            # The centre's output row and its negatives' rows, all updated from `hidden`.
+            output_updates.append(row_sums(
+                tf.concat([tokens, tf.reshape(negatives, [-1])], 0),
+                tf.concat([gradient, tf.reshape(negative_gradient, [-1])], 0),
+                tf.concat([tf.range(size), repeated_owners(size, self.config.negative)], 0), hidden))
         if self.config.hierarchical_softmax:
-            tree_loss, d_tree_hidden, points, d_nodes = self._tree_terms(hidden, tokens, has_context)
+            tree_loss, d_tree_hidden, points, tree_gradient = self._tree_terms(hidden, tokens, has_context)
             loss += tree_loss
             d_hidden += d_tree_hidden
-            output_updates.append((tf.reshape(points, [-1]),
-                                   tf.reshape(d_nodes, [-1, self.config.dim])))  # (N*L, D)
+            output_updates.append(row_sums(tf.reshape(points, [-1]), tf.reshape(tree_gradient, [-1]),
+                                           repeated_owners(size, self.tree_points.shape[1]), hidden))
         # As word2vec.c and gensim (cbow_mean=1): every context word gets the whole error of
         # the mean, not 1/count of it (the exact gradient), which learns several times faster.
         # Added over each span by a difference array: +error at `first`, -error after `last`.
         d_hidden *= has_context[:, None]
-        size = tf.shape(tokens)[0]
-        steps = tf.math.unsorted_segment_sum(
-            tf.concat([d_hidden, -d_hidden], 0), tf.concat([first, last + 1], 0), size + 1)  # (N+1, D)
+        steps = tf.scatter_nd(tf.concat([first, last + 1], 0)[:, None], tf.concat([d_hidden, -d_hidden], 0),
+                              [size + 1, self.config.dim])  # (N+1, D); repeated positions add up
         d_inputs = tf.cumsum(steps[:-1], axis=0) - d_hidden  # the centre is inside its own span
         return loss, tf.reduce_sum(has_context), self._input_update(rows, weights, d_inputs), output_updates
 
     def _input_update(self, rows, weights, d_inputs):
         """Spread each token's input gradient over its subword rows: (N*S,) rows, (N*S, D) values."""
+        if self.subword_rows.shape[1] == 1:
+            return rows[:, 0], d_inputs  # word2vec: the word's own row, weight 1
         values = weights[:, :, None] * d_inputs[:, None, :]  # (N, S, D)
         return tf.reshape(rows, [-1]), tf.reshape(values, [-1, self.config.dim])
 
@@ -335,14 +362,15 @@ class Word2VecTrainer:
         word2vec applies them one after another, each seeing the last; without
         the bound, skip-gram's summed updates of frequent rows diverge.
         """
-        unique_rows, positions = tf.unique(rows)
-        summed = tf.math.unsorted_segment_sum(values, positions, tf.shape(unique_rows)[0])  # (U, D)
         bound = self.config.max_row_update
         if bound is None and self.config.architecture == "skipgram":
             bound = 0.1
-        if bound:
-            norms = tf.norm(summed, axis=1, keepdims=True)
-            summed *= tf.minimum(1.0, bound / tf.maximum(norms, 1e-12))
+        if not bound:
+            return tf.IndexedSlices(values, rows)  # the scatter-add sums repeated rows itself
+        unique_rows, positions = tf.unique(rows)
+        summed = tf.math.unsorted_segment_sum(values, positions, tf.shape(unique_rows)[0])  # (U, D)
+        norms = tf.norm(summed, axis=1, keepdims=True)
+        summed *= tf.minimum(1.0, bound / tf.maximum(norms, 1e-12))
         return tf.IndexedSlices(summed, unique_rows)
 
     def _make_step(self):
