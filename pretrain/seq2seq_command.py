@@ -87,6 +87,10 @@ def add_arguments(parser):
         help="beam width of the serving model, 1 = greedy (default %(default)s)",
     )
     parser.add_argument(
+        "--length-penalty", type=float, default=decoding.length_penalty,
+        help="GNMT length penalty ranking the serving model's final beams, 0 = raw score (default %(default)s)",
+    )
+    parser.add_argument(
         "--max-decode-length", type=int, default=decoding.max_length,
         help="decoder positions of the serving model (default %(default)s)",
     )
@@ -123,7 +127,9 @@ def config_from_args(args):
             eval_batches=args.eval_batches,
             seed=args.seed,
         ),
-        decoding=DecodingConfig(num_beams=args.num_beams, max_length=args.max_decode_length),
+        decoding=DecodingConfig(
+            num_beams=args.num_beams, max_length=args.max_decode_length, length_penalty=args.length_penalty
+        ),
     ).validated()
 
 

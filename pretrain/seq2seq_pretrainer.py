@@ -54,6 +54,8 @@ class DecodingConfig:
     num_beams: int = 4
     # Decoder positions, the start token included.
     max_length: int = 64
+    # GNMT length normalisation of the final beams (0 = raw log-probability sum).
+    length_penalty: float = 0.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -89,6 +91,8 @@ class Seq2SeqPretrainConfig:
             raise UsageError(f"preset must be one of {', '.join(PRESETS)}; got {self.preset!r}")
         if self.decoding.num_beams < 1 or self.decoding.max_length < 2:
             raise UsageError("--num-beams must be at least 1 and --max-decode-length at least 2")
+        if self.decoding.length_penalty < 0:
+            raise UsageError(f"--length-penalty must be >= 0; got {self.decoding.length_penalty}")
         if not self.data.corpus:
             raise UsageError("no corpus given: pass --corpus PATH")
         check_training(self.training)
@@ -255,6 +259,7 @@ def run_seq2seq_pretraining(config, output_dir, vocab_file=None):
         input_length=config.data.input_length,
         num_beams=config.decoding.num_beams,
         max_length=config.decoding.max_length,
+        length_penalty=config.decoding.length_penalty,
     )
     metrics = {name: float(value) for name, value in dict(metrics, step=final_step).items()}
     if len(metrics) > 1:  # a rerun of a finished run keeps the metrics it wrote

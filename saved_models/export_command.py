@@ -26,6 +26,9 @@ def add_arguments(parser):
     generation.add_argument("--top-k", type=int, default=0)
     generation.add_argument("--top-p", type=float, default=1.0)
     generation.add_argument("--num-beams", type=int, default=4)
+    generation.add_argument(
+        "--length-penalty", type=float, default=0.0, help="GNMT alpha ranking final beams; 0 = raw score"
+    )
     generation.add_argument("--seed", type=int, default=0)
 
 
@@ -60,6 +63,7 @@ def _export_generation(args, pretrained):
             top_k=args.top_k,
             top_p=args.top_p,
             num_beams=args.num_beams,
+            length_penalty=args.length_penalty,
             seed=args.seed,
         )
     except ValueError as error:

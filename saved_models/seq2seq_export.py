@@ -38,7 +38,14 @@ SENTINEL_PATTERN = r"\[unused\d+\]"
 
 
 def export_seq2seq(
-    backbone, output_dir, vocabulary_path, tokenizer_options, input_length=128, num_beams=4, max_length=64
+    backbone,
+    output_dir,
+    vocabulary_path,
+    tokenizer_options,
+    input_length=128,
+    num_beams=4,
+    max_length=64,
+    length_penalty=0.0,
 ):
     """Writes the serving SavedModel described in this module to `output_dir`.
 
@@ -50,6 +57,8 @@ def export_seq2seq(
         input_length: int. Encoder positions per request, `[SEP]` included.
         num_beams: int. Beam width; 1 is greedy search.
         max_length: int. Decoder positions, the start token included.
+        length_penalty: float. GNMT length normalisation of the final beams
+            (`tasks.seq2seq_decoding.decode`); 0 ranks by the raw score.
 
     Returns:
         `output_dir`.
@@ -61,13 +70,19 @@ def export_seq2seq(
         )
     options = {key: tokenizer_options[key] for key in ("lowercase", "strip_accents") if key in tokenizer_options}
     tokenizer = WordPieceTokenizer(load_vocabulary(vocabulary_path), **options)
-    module = _Seq2SeqModule(backbone, tokenizer, vocabulary_path, input_length, num_beams, max_length)
+    decoding = {
+        "input_length": input_length,
+        "num_beams": num_beams,
+        "max_length": max_length,
+        "length_penalty": length_penalty,
+    }
+    module = _Seq2SeqModule(backbone, tokenizer, vocabulary_path, decoding)
     tf.saved_model.save(module, output_dir, signatures={"serving_default": module.generate})
     config = {
         "backbone_class": type(backbone).__name__,
         "backbone": backbone.get_config(),
         "tokenizer": {"vocabulary": "assets/vocab.txt", **options},
-        "decoding": {"input_length": input_length, "num_beams": num_beams, "max_length": max_length},
+        "decoding": decoding,
     }
     os.makedirs(os.path.join(output_dir, "assets.extra"), exist_ok=True)
     with open(os.path.join(output_dir, "assets.extra", "config.json"), "w", encoding="utf-8") as file:
@@ -110,20 +125,28 @@ def encode_text(tokenizer, sentinels, text, input_length):
 class _Seq2SeqModule(tf.__internal__.tracking.AutoTrackable):
     """The SavedModel root: the backbone, the tokenizer and the `generate` signature."""
 
-    def __init__(self, backbone, tokenizer, vocabulary_path, input_length, num_beams, max_length):
+    def __init__(self, backbone, tokenizer, vocabulary_path, decoding):
         self.backbone = backbone
         self.tokenizer = tokenizer
         self.sentinels = sentinel_lookup(tokenizer)
         self.vocabulary_file = tf.saved_model.Asset(vocabulary_path)
         self.variables = [variable.value for variable in backbone.variables]
-        self.input_length = input_length
-        self.num_beams = num_beams
-        self.max_length = max_length
+        self.input_length = decoding["input_length"]
+        self.num_beams = decoding["num_beams"]
+        self.max_length = decoding["max_length"]
+        self.length_penalty = decoding["length_penalty"]
         self.generate = tf.function(
             self._generate, input_signature=[tf.TensorSpec([None], tf.string, name="text")]
         )
 
     def _generate(self, text):
         token_ids, padding_mask = encode_text(self.tokenizer, self.sentinels, text, self.input_length)
-        tokens = decode(self.backbone, token_ids, padding_mask, self.max_length, num_beams=self.num_beams)
+        tokens = decode(
+            self.backbone,
+            token_ids,
+            padding_mask,
+            self.max_length,
+            num_beams=self.num_beams,
+            length_penalty=self.length_penalty,
+        )
         return {"output_text": self.tokenizer.detokenize(trim(tokens)), "output_ids": tokens}

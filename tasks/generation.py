@@ -44,6 +44,7 @@ class GenerationConfig:
     top_k: int = 0  # keep the k likeliest tokens; 0 = all (sampling only)
     top_p: float = 1.0  # keep the smallest set with this much mass (sampling)
     num_beams: int = 4  # beam search width
+    length_penalty: float = 0.0  # GNMT alpha for ranking final beams; 0 = raw sum
     seed: int = 0  # sampling is stateless: same seed, same text
 
     def __post_init__(self):
@@ -55,13 +56,21 @@ class GenerationConfig:
             raise ValueError(f"top_p={self.top_p}: must be in (0, 1].")
         if self.top_k < 0 or self.num_beams < 1 or self.max_length < 2:
             raise ValueError("top_k must be >= 0, num_beams >= 1, max_length >= 2.")
+        if self.length_penalty < 0:
+            raise ValueError(f"length_penalty={self.length_penalty}: must be >= 0.")
 
 
 def generate(next_logits, tokens, prompt_mask, cache, config, end_token_id=None):
     """Decodes with `config.strategy`; returns the int32 token buffer [B, T]."""
     if config.strategy == "beam":
         return beam_search(
-            next_logits, tokens, prompt_mask, cache, config.num_beams, end_token_id
+            next_logits,
+            tokens,
+            prompt_mask,
+            cache,
+            config.num_beams,
+            end_token_id,
+            length_penalty=config.length_penalty,
         )
     if config.strategy == "sample":
         return random_sample(
@@ -158,9 +167,20 @@ def _decode(next_logits, tokens, prompt_mask, cache, choose, end_token_id):
     return tokens
 
 
-def beam_search(next_logits, tokens, prompt_mask, cache, num_beams=4, end_token_id=None):
+def beam_search(
+    next_logits, tokens, prompt_mask, cache, num_beams=4, end_token_id=None, length_penalty=0.0
+):
     """Keeps the `num_beams` likeliest sequences (sum of log-probabilities) and
-    returns the best one per row; `num_beams=1` is greedy search."""
+    returns the best one per row; `num_beams=1` is greedy search.
+
+    The final beams are ranked by GNMT's normalised score
+    `score / ((5 + generated_length) / 6) ** length_penalty`, where
+    `generated_length` counts the generated tokens up to and including the end
+    token. `length_penalty=0.0` ranks by the raw sum; larger values favour
+    longer hypotheses (GNMT uses 0.6 to 1.0).
+    """
+    if length_penalty < 0:
+        raise ValueError(f"`length_penalty` must be >= 0, got {length_penalty}.")
     tokens = tf.convert_to_tensor(tokens, tf.int32)
     prompt_mask = tf.convert_to_tensor(prompt_mask, tf.bool)
     batch_size, length = tf.shape(tokens)[0], tf.shape(tokens)[1]
@@ -173,8 +193,9 @@ def beam_search(next_logits, tokens, prompt_mask, cache, num_beams=4, end_token_
     first_only = tf.concat([[0.0], tf.fill([num_beams - 1], float("-inf"))], axis=0)
     scores = tf.tile(first_only[None, :], [batch_size, 1])  # [B, K]
     finished = tf.zeros([batch_size * num_beams], tf.bool)
+    generated_lengths = tf.zeros([batch_size * num_beams], tf.int32)
 
-    def step(index, beam_tokens, cache, scores, finished):
+    def step(index, beam_tokens, cache, scores, finished, generated_lengths):
         logits, cache = next_logits(beam_tokens, cache, index)
         log_probs = tf.nn.log_softmax(tf.cast(logits, tf.float32), axis=-1)  # [B*K, V]
         vocabulary_size = tf.shape(log_probs)[-1]
@@ -186,6 +207,7 @@ def beam_search(next_logits, tokens, prompt_mask, cache, num_beams=4, end_token_
             float("-inf"),
         )
         log_probs = tf.where((in_prompt | finished)[:, None], forced, log_probs)
+        generated_lengths += tf.cast(~(in_prompt | finished), tf.int32)
         candidates = scores[:, :, None] + tf.reshape(log_probs, [batch_size, num_beams, -1])
         scores, flat_choice = tf.math.top_k(tf.reshape(candidates, [batch_size, -1]), k=num_beams)
         source_beam = flat_choice // vocabulary_size  # [B, K]
@@ -194,19 +216,32 @@ def beam_search(next_logits, tokens, prompt_mask, cache, num_beams=4, end_token_
         beam_tokens = _set_column(tf.gather(beam_tokens, source_rows), index, new_column)
         cache = tf.nest.map_structure(lambda c: tf.gather(c, source_rows), cache)
         finished = tf.gather(finished, source_rows)
+        generated_lengths = tf.gather(generated_lengths, source_rows)
         if end_token_id is not None:
             finished = finished | (~in_prompt & tf.equal(new_column, end_token_id))
-        return index + 1, beam_tokens, cache, scores, finished
+        return index + 1, beam_tokens, cache, scores, finished, generated_lengths
 
-    def keep_going(index, beam_tokens, cache, scores, finished):
+    def keep_going(index, beam_tokens, cache, scores, finished, generated_lengths):
         return (index < length) & ~tf.reduce_all(finished)
 
-    invariants = _invariants(cache, beam_tokens) + (tf.TensorShape([None, None]), tf.TensorShape([None]))
-    _, beam_tokens, _, _, _ = tf.while_loop(
-        keep_going, step, (start, beam_tokens, cache, scores, finished), shape_invariants=invariants
+    invariants = _invariants(cache, beam_tokens) + (
+        tf.TensorShape([None, None]),
+        tf.TensorShape([None]),
+        tf.TensorShape([None]),
     )
-    # top_k sorts the beams: beam 0 of each row is the best.
-    return tf.reshape(beam_tokens, [batch_size, num_beams, -1])[:, 0, :]
+    _, beam_tokens, _, scores, _, generated_lengths = tf.while_loop(
+        keep_going,
+        step,
+        (start, beam_tokens, cache, scores, finished, generated_lengths),
+        shape_invariants=invariants,
+    )
+    generated_lengths = tf.cast(tf.reshape(generated_lengths, [batch_size, num_beams]), tf.float32)
+    normalised = scores / ((5.0 + generated_lengths) / 6.0) ** length_penalty  # [B, K]
+    # top_k sorted the beams, and argmax takes the first of equals: with no
+    # penalty, beam 0 (the raw best) is chosen.
+    best = tf.argmax(normalised, axis=1, output_type=tf.int32)  # [B]
+    beam_tokens = tf.reshape(beam_tokens, [batch_size, num_beams, -1])
+    return tf.gather(beam_tokens, best, batch_dims=1)
 
 
 def _first_generated_index(prompt_mask):

@@ -60,6 +60,7 @@ def decode(
     encoder_padding_mask,
     max_length,
     num_beams=1,
+    length_penalty=0.0,
     start_id=CLS_ID,
     end_id=SEP_ID,
 ):
@@ -72,6 +73,9 @@ def decode(
         max_length: int. Decoder positions, the start token included.
         num_beams: int. 1 is greedy search; more keeps that many hypotheses
             ranked by the sum of their log-probabilities.
+        length_penalty: float. GNMT length normalisation of the final beams,
+            `score / ((5 + generated_length) / 6) ** length_penalty`; 0 ranks
+            by the raw sum, larger values favour longer outputs. Beam search only.
         start_id: int. First decoder token. Defaults to `[CLS]`.
         end_id: int. Decoding of a row stops after it. Defaults to `[SEP]`.
     """
@@ -87,7 +91,15 @@ def decode(
     next_logits = seq2seq_next_logits(model)
     if num_beams == 1:
         return greedy_search(next_logits, tokens, prompt_mask, cache, end_token_id=end_id)
-    return beam_search(next_logits, tokens, prompt_mask, cache, num_beams=num_beams, end_token_id=end_id)
+    return beam_search(
+        next_logits,
+        tokens,
+        prompt_mask,
+        cache,
+        num_beams=num_beams,
+        end_token_id=end_id,
+        length_penalty=length_penalty,
+    )
 
 
 def trim(tokens, end_id=SEP_ID):

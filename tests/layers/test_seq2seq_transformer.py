@@ -147,3 +147,15 @@ def test_decode_inside_tf_function_matches_eager():
     eager = decode(model, source, mask, max_length=8, num_beams=3)
     compiled = tf.function(lambda s, m: decode(model, s, m, max_length=8, num_beams=3))
     np.testing.assert_array_equal(compiled(tf.constant(source), tf.constant(mask)), eager)
+
+
+def test_length_penalty_zero_is_the_default_and_a_penalty_compiles():
+    model = small_model()
+    source = random_inputs(seed=7)["encoder_token_ids"]
+    mask = np.ones_like(source)
+    default = decode(model, source, mask, max_length=8, num_beams=3)
+    np.testing.assert_array_equal(decode(model, source, mask, max_length=8, num_beams=3, length_penalty=0.0), default)
+    eager = decode(model, source, mask, max_length=8, num_beams=3, length_penalty=1.0)
+    compiled = tf.function(lambda s, m: decode(model, s, m, max_length=8, num_beams=3, length_penalty=1.0))
+    np.testing.assert_array_equal(compiled(tf.constant(source), tf.constant(mask)), eager)
+    assert eager.shape == (3, 8) and np.all(eager[:, 0] == 2)

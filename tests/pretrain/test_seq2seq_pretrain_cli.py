@@ -15,7 +15,7 @@ def seq2seq_arguments(corpus, output, steps):
         "seq2seq", "--corpus", corpus, "--output", output, "--preset", "tiny", "--steps", str(steps),
         "--batch-size", "4", "--input-length", "32", "--vocab-size", "300", "--num-sentinels", "8",
         "--checkpoint-every", "3", "--eval-batches", "1", "--heldout-every", "4",
-        "--num-beams", "2", "--max-decode-length", "12",
+        "--num-beams", "2", "--max-decode-length", "12", "--length-penalty", "0.6",
     ]
 
 
@@ -60,6 +60,8 @@ def test_cli_trains_exports_a_serving_model_and_resumes(tmp_path, lee_corpus_pat
     assert cli.main(seq2seq_arguments(corpus, output, steps=3)) == 0
     check_output_directory(output)
     check_serving_model(os.path.join(output, "serving"), str(tmp_path))
+    with open(os.path.join(output, "serving", "assets.extra", "config.json"), encoding="utf-8") as file:
+        assert json.load(file)["decoding"]["length_penalty"] == 0.6
     capsys.readouterr()
     assert cli.main(seq2seq_arguments(corpus, output, steps=5)) == 0
     assert "Resuming from step 3" in capsys.readouterr().out
@@ -73,3 +75,11 @@ def test_bad_option_is_a_one_line_usage_error(tmp_path, lee_corpus_path, capsys)
     assert cli.main(arguments) == 2
     error = capsys.readouterr().err
     assert "noise density must be in (0, 1)" in error and "Traceback" not in error
+
+
+def test_negative_length_penalty_is_a_usage_error(tmp_path, lee_corpus_path, capsys):
+    corpus = write_lines_corpus(lee_corpus_path, str(tmp_path / "lee.txt"), documents=4)
+    arguments = seq2seq_arguments(corpus, str(tmp_path / "out"), steps=1) + ["--length-penalty", "-1"]
+    assert cli.main(arguments) == 2
+    error = capsys.readouterr().err
+    assert "--length-penalty must be >= 0" in error and "Traceback" not in error

@@ -106,3 +106,62 @@ def test_gpt_beam_width_one_equals_greedy_and_text_comes_back(tiny_gpt):
     np.testing.assert_array_equal(greedy.generate_ids(tokens, mask), beam.generate_ids(tokens, mask))
     texts = greedy(["the history of the city", "a film"]).numpy()
     assert texts.shape == (2,) and all(isinstance(text, bytes) for text in texts)
+
+
+# Token 1 is the end token. After the start token 0, ending now (0.5) beats a
+# word (0.48), and after the word the model ends for sure: the short hypothesis
+# 0-1 has the higher raw score, log 0.5 > log 0.48 + log 0.99, but only barely.
+END_ID = 1
+SHORT_OR_LONG = np.log(
+    np.array(
+        [
+            [0.0, 0.5, 0.48, 0.02],  # after the start token
+            [0.25, 0.25, 0.25, 0.25],  # after the end token (never expanded)
+            [0.0, 0.99, 0.0, 0.01],  # after the word
+            [0.0, 0.99, 0.0, 0.01],
+        ]
+    )
+    + 1e-9
+).astype("float32")
+
+
+def short_or_long_next_logits(tokens, cache, index):
+    return tf.gather(SHORT_OR_LONG, tokens[:, index - 1]), cache
+
+
+def test_length_penalty_zero_ranks_by_raw_score_and_a_large_one_prefers_the_longer_hypothesis():
+    tokens, mask = prompt(5)
+    decode = lambda penalty: beam_search(  # noqa: E731
+        short_or_long_next_logits, tokens, mask, (), num_beams=2, end_token_id=END_ID, length_penalty=penalty
+    ).numpy().tolist()
+    assert decode(0.0) == [[0, 1, 0, 0, 0]]
+    # GNMT: -0.693 / 1 < -0.744 / (7 / 6) once length_penalty >= 1.
+    assert decode(1.0) == [[0, 2, 1, 0, 0]]
+    assert decode(0.2) == [[0, 1, 0, 0, 0]]
+
+
+def test_length_penalty_zero_keeps_the_raw_best_beam_and_one_beam_stays_greedy():
+    tokens, mask = prompt(3)
+    raw = beam_search(markov_next_logits, tokens, mask, (), num_beams=2).numpy().tolist()
+    assert raw == [[0, 2, 3]]
+    assert beam_search(markov_next_logits, tokens, mask, (), num_beams=2, length_penalty=0.0).numpy().tolist() == raw
+    tokens, mask = prompt(5)
+    greedy = greedy_search(short_or_long_next_logits, tokens, mask, (), end_token_id=END_ID)
+    one_beam = beam_search(
+        short_or_long_next_logits, tokens, mask, (), num_beams=1, end_token_id=END_ID, length_penalty=1.0
+    )
+    np.testing.assert_array_equal(one_beam, greedy)
+
+
+def test_length_penalty_is_applied_per_row_with_prompts_of_different_lengths():
+    # Row 0 starts at the start token; row 1's prompt already holds the word, so it must end.
+    tokens = tf.constant([[0, 0, 0, 0], [0, 2, 0, 0]])
+    mask = tf.constant([[True, False, False, False], [True, True, False, False]])
+    out = beam_search(
+        short_or_long_next_logits, tokens, mask, (), num_beams=2, end_token_id=END_ID, length_penalty=1.0
+    ).numpy().tolist()
+    assert out == [[0, 2, 1, 0], [0, 2, 1, 0]]
+    with pytest.raises(ValueError, match="length_penalty"):
+        beam_search(short_or_long_next_logits, tokens, mask, (), length_penalty=-1.0)
+    with pytest.raises(ValueError, match="length_penalty"):
+        GenerationConfig(length_penalty=-0.5)
