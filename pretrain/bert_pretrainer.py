@@ -8,6 +8,13 @@ averaged over the real predictions (`sum(w * loss) / (sum(w) + 1e-5)`, so the
 padded prediction slots count for nothing) plus the mean next-sentence
 cross-entropy. Without NSP (RoBERTa, SpanBERT) the model has no NSP head.
 
+With `unilm=True` one network learns UniLM's three language models (Dong et
+al., 2019): every example carries an `attention_mode` (bidirectional,
+left-to-right or seq2seq, drawn at random by `with_attention_modes`) and the
+encoder runs under the matching `UnilmAttentionMask`; the masked-LM loss is
+the same cloze task under each mask, and NSP is learned only on the
+bidirectional examples (the only ones whose [CLS] sees both segments).
+
 It trains on batches of the pipeline's google-research/bert features
 (`pretrain.bert_examples.bert_dataset`, batched and passed through
 `features_to_inputs`) and reports `mlm_loss`, `mlm_accuracy`,
@@ -18,7 +25,7 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from layers import MaskedLMHead, NextSentenceHead
+from layers import MaskedLMHead, NextSentenceHead, UnilmAttentionMask
 from pretrain.perplexity import Perplexity
 
 # google-research/bert's guard against a batch without any real prediction.
@@ -41,6 +48,20 @@ def features_to_inputs(features):
     return x, y
 
 
+def with_attention_modes(batches, seed):
+    """Adds `attention_mode` to batches of `(x, y)`: 0, 1 or 2 (bidirectional,
+    left-to-right, seq2seq), uniformly per example, reproducible for a seed."""
+
+    def add(index, batch):
+        x, y = batch
+        batch_size = tf.shape(x["token_ids"])[0]
+        seed_pair = tf.stack([tf.constant(seed, tf.int64), index])
+        modes = tf.random.stateless_uniform([batch_size], seed_pair, minval=0, maxval=3, dtype=tf.int32)
+        return dict(x, attention_mode=modes), y
+
+    return batches.enumerate().map(add)
+
+
 def weighted_mean_loss(per_token_loss, weights):
     """sum(w * loss) / (sum(w) + 1e-5), as google-research/bert's masked-LM loss."""
     return ops.sum(per_token_loss * weights) / (ops.sum(weights) + WEIGHT_EPSILON)
@@ -60,10 +81,14 @@ class BertPretrainer(keras.Model):
         backbone: `layers.BertEncoder`. Named `"backbone"` so that a saved
             pretrainer exposes it under that name.
         nsp: bool. Add the next-sentence head and loss. Defaults to True.
+        unilm: bool. Mix UniLM's bidirectional, left-to-right and seq2seq
+            attention masks, chosen per example by the `attention_mode`
+            input. Defaults to False.
 
     Call arguments (dict):
         token_ids, segment_ids, padding_mask: int `[batch, sequence]`.
         mask_positions: int `[batch, P]`, positions to predict.
+        attention_mode: int `[batch]`, with `unilm=True` only.
 
     Returns:
         Dict with `mlm_logits` `[batch, P, vocabulary_size]` and, with NSP,
@@ -81,7 +106,7 @@ class BertPretrainer(keras.Model):
     {'mlm_logits': (2, 2, 50), 'nsp_logits': (2, 2)}
     """
 
-    def __init__(self, backbone, nsp=True, **kwargs):
+    def __init__(self, backbone, nsp=True, unilm=False, **kwargs):
         # Layers.
         mlm_head = MaskedLMHead(
             token_embedding=backbone.token_embedding,
@@ -89,15 +114,22 @@ class BertPretrainer(keras.Model):
             name="mlm_head",
         )
         nsp_head = NextSentenceHead(dtype=backbone.dtype_policy, name="nsp_head") if nsp else None
+        unilm_mask = UnilmAttentionMask(name="unilm_mask") if unilm else None
 
         # Functional model.
         inputs = {
             name: keras.Input(shape=(None,), dtype="int32", name=name)
             for name in ("token_ids", "segment_ids", "padding_mask", "mask_positions")
         }
-        encoded = backbone(
-            {name: inputs[name] for name in ("token_ids", "segment_ids", "padding_mask")}
-        )
+        backbone_inputs = {name: inputs[name] for name in ("token_ids", "segment_ids", "padding_mask")}
+        if unilm:
+            inputs["attention_mode"] = keras.Input(shape=(), dtype="int32", name="attention_mode")
+            attention_mask = unilm_mask(
+                inputs["padding_mask"], inputs["segment_ids"], inputs["attention_mode"]
+            )
+            encoded = backbone.call_with_attention_mask(backbone_inputs, attention_mask)
+        else:
+            encoded = backbone(backbone_inputs)
         outputs = {"mlm_logits": mlm_head(encoded["sequence_output"], inputs["mask_positions"])}
         if nsp:
             outputs["nsp_logits"] = nsp_head(encoded["pooled_output"])
@@ -106,6 +138,7 @@ class BertPretrainer(keras.Model):
         # Config and metrics.
         self.backbone = backbone
         self.nsp = nsp
+        self.unilm = unilm
         self.mlm_head = mlm_head
         self.nsp_head = nsp_head
         self.mlm_loss = keras.metrics.Mean(name="mlm_loss")
@@ -128,13 +161,17 @@ class BertPretrainer(keras.Model):
         loss = mlm_loss
         if self.nsp:
             nsp_logits = ops.cast(y_pred["nsp_logits"], "float32")
-            nsp_loss = ops.mean(
-                keras.losses.sparse_categorical_crossentropy(
-                    y["nsp_labels"], nsp_logits, from_logits=True
-                )
+            per_example = keras.losses.sparse_categorical_crossentropy(
+                y["nsp_labels"], nsp_logits, from_logits=True
             )
+            if self.unilm:  # only a bidirectional [CLS] sees both segments
+                nsp_weights = ops.cast(ops.equal(x["attention_mode"], 0), "float32")
+                nsp_loss = weighted_mean_loss(per_example, nsp_weights)
+            else:
+                nsp_weights = None
+                nsp_loss = ops.mean(per_example)
             self.nsp_loss.update_state(nsp_loss)
-            self.nsp_accuracy.update_state(y["nsp_labels"], nsp_logits)
+            self.nsp_accuracy.update_state(y["nsp_labels"], nsp_logits, sample_weight=nsp_weights)
             loss = loss + nsp_loss
         return scale_for_replicas(loss)
 
@@ -142,6 +179,7 @@ class BertPretrainer(keras.Model):
         return {
             "backbone": keras.layers.serialize(self.backbone),
             "nsp": self.nsp,
+            "unilm": self.unilm,
             "name": self.name,
             "trainable": self.trainable,
         }

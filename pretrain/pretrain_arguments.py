@@ -103,6 +103,12 @@ def add_arguments(parser, model):
             help="drop next-sentence prediction (RoBERTa/SpanBERT style); segments are then "
             "contiguous text",
         )
+        parser.add_argument(
+            "--unilm", action="store_true",
+            help="mix UniLM's three objectives in one network: each example is encoded under a "
+            "bidirectional, left-to-right or seq2seq (segment A sees A, segment B sees A and its "
+            "own left context) attention mask, drawn at random; NSP learns on bidirectional ones",
+        )
     parser.add_argument(
         "--optimizer", choices=OPTIMIZERS,
         help="adamw (default) or lamb (layer-wise trust ratio, for large batches)",
@@ -170,6 +176,7 @@ def config_from_args(args, model):
             masking=args.masking if bert else None,
             max_predictions=args.max_predictions if bert else None,
             nsp=False if bert and args.no_nsp else None,
+            unilm=True if bert and args.unilm else None,
             heldout_every=args.heldout_every,
             seed=args.seed,
         )

@@ -60,6 +60,8 @@ class DataConfig(_Replaceable):
     masking: str = "token"
     # BERT next-sentence prediction; RoBERTa and SpanBERT drop it.
     nsp: bool = True
+    # BERT: mix UniLM's bidirectional, left-to-right and seq2seq attention masks per example.
+    unilm: bool = False
     # One document in `heldout_every` goes to the held-out split used for evaluation.
     heldout_every: int = 20
     # Seed of the example builder; a resumed run offsets it by the step it resumes at.

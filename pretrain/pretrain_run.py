@@ -195,7 +195,9 @@ def build_model(config, vocabulary_size):
 
     backbone = build_backbone(config, vocabulary_size)
     if config.model == "bert":
-        model = BertPretrainer(backbone, nsp=config.data.nsp, name="bert_pretrainer")
+        model = BertPretrainer(
+            backbone, nsp=config.data.nsp, unilm=config.data.unilm, name="bert_pretrainer"
+        )
     else:
         model = GptPretrainer(backbone, name="gpt_pretrainer")
     model.compile(
@@ -238,7 +240,7 @@ def examples_dataset(config, tokenizer, path, seed, shuffle_buffer, shard_index=
 def build_datasets(config, tokenizer, data_dir, counts, seed, worker_index=0, num_workers=1):
     """Endless training batches, and a fixed list of held-out batches (or None)."""
     if config.model == "bert":
-        from pretrain.bert_pretrainer import features_to_inputs
+        from pretrain.bert_pretrainer import features_to_inputs, with_attention_modes
     else:
         from pretrain.gpt_pretrainer import features_to_inputs
 
@@ -251,6 +253,8 @@ def build_datasets(config, tokenizer, data_dir, counts, seed, worker_index=0, nu
         worker_index, num_workers,
     )
     train = train.repeat().batch(batch_size, drop_remainder=True).map(features_to_inputs)
+    if config.data.unilm:
+        train = with_attention_modes(train, seed)
     train = train.prefetch(tf.data.AUTOTUNE).with_options(options)
     if not (config.training.eval_batches and counts["heldout_documents"]):
         return train, None
@@ -259,6 +263,8 @@ def build_datasets(config, tokenizer, data_dir, counts, seed, worker_index=0, nu
         config, tokenizer, os.path.join(data_dir, "heldout.txt"), config.data.seed, SHUFFLE_BUFFER
     )
     heldout = heldout.repeat().batch(batch_size, drop_remainder=True).map(features_to_inputs)
+    if config.data.unilm:
+        heldout = with_attention_modes(heldout, config.data.seed)
     heldout = heldout.take(config.training.eval_batches).cache().with_options(options)
     return train, heldout
 

@@ -66,7 +66,7 @@ def load_pretrained(model_dir):
         model = _load_model(model_path)
     else:
         model = _restore_latest_checkpoint(config, model_dir)
-    return Pretrained(model.get_layer("backbone"), config, vocabulary_path, model_dir)
+    return Pretrained(model.backbone, config, vocabulary_path, model_dir)
 
 
 def _load_model(model_path):
@@ -88,7 +88,7 @@ def _restore_latest_checkpoint(config, model_dir):
     backbone_class = _backbone_class(config.model)
     backbone = backbone_class.from_config(dict(config.backbone, dtype=None))
     if config.model == "bert":
-        model = BertPretrainer(backbone, nsp=config.data.nsp)
+        model = BertPretrainer(backbone, nsp=config.data.nsp, unilm=config.data.unilm)
     else:
         model = GptPretrainer(backbone)
     tf.train.Checkpoint(model=model).restore(latest).expect_partial()
