@@ -18,7 +18,6 @@ the exported model into OUTPUT (the others write to a scratch directory that
 they delete, as TensorFlow's multi-worker checkpointing requires).
 """
 
-import importlib.util
 import json
 import math
 import os
@@ -167,11 +166,11 @@ def fit(model, train_dataset, heldout_dataset, training, checkpointer, log_dir, 
     """
     round_length = min(training.checkpoint_every, training.steps)
     rounds = math.ceil(training.steps / round_length)
-    callbacks = [StopAtStep(training.steps), CheckpointEachRound(checkpointer)]
-    if importlib.util.find_spec("tensorboard") is None:
-        print("TensorBoard is not installed: no logs in OUTPUT/logs (pip install tensorboard)")
-    else:
-        callbacks.append(keras.callbacks.TensorBoard(log_dir))
+    callbacks = [
+        StopAtStep(training.steps),
+        CheckpointEachRound(checkpointer),
+        keras.callbacks.TensorBoard(log_dir),
+    ]
     strategy = model.distribute_strategy
     if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
         _work_around_keras_multi_worker_reduction(model)
