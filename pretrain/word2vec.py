@@ -252,22 +252,25 @@ class Word2VecTrainer:
         loss, d_inputs = tf.zeros([]), tf.zeros_like(inputs)
         output_updates = []
         if self.config.negative:
-            outputs = tf.gather(self.negative_table, tokens)  # (N, D)
-            d_outputs = tf.zeros_like(outputs)
-            for offset, mask in masks.items():
-                context = shift(outputs, offset)
-                score = tf.reduce_sum(inputs * context, axis=1)
-                loss += tf.reduce_sum(tf.math.softplus(-score) * mask)
-                gradient = ((1.0 - tf.sigmoid(score)) * mask)[:, None]
-                d_inputs += gradient * context
-                d_outputs += shift(gradient * inputs, -offset)
+            # Every context of every centre at once: one (N, 2w, D) gather instead of a pass per offset.
+            offsets = list(masks)
+            pair_mask = tf.stack([masks[o] for o in offsets], axis=1)  # (N, 2w)
+            positions = tf.clip_by_value(tf.range(size)[:, None] + offsets, 0, size - 1)
+            context_ids = tf.gather(tokens, positions)  # (N, 2w)
+            contexts = tf.gather(self.negative_table, context_ids)  # (N, 2w, D)
+            scores = tf.einsum("nd,nod->no", inputs, contexts)
+            loss += tf.reduce_sum(tf.math.softplus(-scores) * pair_mask)
+            gradient = (1.0 - tf.sigmoid(scores)) * pair_mask
+            d_inputs += tf.einsum("no,nod->nd", gradient, contexts)
             negative_loss, d_hidden, negatives, negative_gradient = self._negative_terms(inputs, pairs, seed)
             loss += negative_loss
             d_inputs += d_hidden
-            negative_rows, d_negatives = row_sums(tf.reshape(negatives, [-1]), tf.reshape(negative_gradient, [-1]),
-                                                  repeated_owners(size, self.config.negative), inputs)
-            output_updates.append((tf.concat([tokens, negative_rows], 0),
-                                   tf.concat([d_outputs, d_negatives], 0)))
+            # The output rows of contexts and negatives, all updated from the centre's input vector.
+            output_updates.append(row_sums(
+                tf.concat([tf.reshape(context_ids, [-1]), tf.reshape(negatives, [-1])], 0),
+                tf.concat([tf.reshape(gradient, [-1]), tf.reshape(negative_gradient, [-1])], 0),
+                tf.concat([repeated_owners(size, len(offsets)), repeated_owners(size, self.config.negative)], 0),
+                inputs))
         if self.config.hierarchical_softmax:
             node_rows, node_gradients = [], []
             for offset, mask in masks.items():
