@@ -8,14 +8,15 @@ vectors, and the learning rate decays linearly from `learning_rate` to
 `min_learning_rate` over all epochs.
 
 What differs is the shape of the work. Instead of one (centre, context)
-pair at a time, a step takes `batch_tokens` consecutive corpus tokens and
-handles every window offset as a shifted copy of the whole batch: the input
-and output vectors are gathered once per token and every offset is one
-elementwise product over the batch. Each centre draws `negative` words,
-shared by its context pairs (weighted by their number). The summed updates
-are added to the tables in place with one scatter-add per table (plain SGD,
-no optimizer state). No Python runs per word: batches are cut, mapped and
-subsampled with numpy in a background thread.
+pair at a time, a step takes `batch_tokens` consecutive corpus tokens. Each
+centre's context is a span of batch positions (its reduced window cut at the
+document edges): CBOW's context mean is a difference of two prefix sums, and
+its error goes back to the span with a difference array; skip-gram gathers
+all (N, 2w) contexts at once. Each centre draws `negative` words, shared by
+its context pairs (weighted by their number). The output rows touched in a
+step are summed with one sparse x dense product and every table gets one
+scatter-add (plain SGD, no optimizer state). No Python runs per word: batches
+are cut, mapped and subsampled with numpy in a background thread.
 
 Example (tiny; see `docs/embeddings.md` for real corpora):
 
