@@ -20,10 +20,16 @@ class GptGenerator(tf.Module):
             end-of-text token.
         config: a `tasks.generation.GenerationConfig`.
 
-    Example:
-    >>> generator = GptGenerator(decoder, tokenizer, GenerationConfig(max_length=16))  # doctest: +SKIP
-    >>> generator(["the history of"]).numpy()  # doctest: +SKIP
-    array([b'the city is ...'], dtype=object)
+    Example (a tiny untrained decoder: the text is random, its shape is not):
+    >>> from layers import GptDecoder
+    >>> from pretrain.tokenizer import SPECIAL_TOKENS, WordPieceTokenizer
+    >>> from tasks.generation import GenerationConfig
+    >>> vocabulary = list(SPECIAL_TOKENS) + ["the", "history", "of", "city"]
+    >>> decoder = GptDecoder.from_size("tiny", vocabulary_size=len(vocabulary), max_sequence_length=16)
+    >>> generator = GptGenerator(decoder, WordPieceTokenizer(vocabulary), GenerationConfig(max_length=8))
+    >>> continuations = generator(["the history of", "the city"])
+    >>> continuations.shape, continuations.dtype
+    (TensorShape([2]), tf.string)
     """
 
     def __init__(self, decoder, tokenizer, config, name="gpt_generator"):

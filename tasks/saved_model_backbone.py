@@ -22,10 +22,24 @@ class SavedModelBackbone(keras.layers.Layer):
         inputs: dict of int32 [B, T] tensors named as `input_names`.
         training: bool. Dropout on when True.
 
-    Example:
-    >>> backbone = SavedModelBackbone("runs/pretrained/backbone")  # doctest: +SKIP
-    >>> backbone.input_names  # doctest: +SKIP
+    Example (export a tiny BERT backbone, then load it back as a layer):
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> from layers import BertEncoder
+    >>> from pretrain.tokenizer import SPECIAL_TOKENS, save_vocabulary
+    >>> from saved_models.backbone_export import export_backbone
+    >>> directory = tempfile.mkdtemp()
+    >>> vocabulary_path = os.path.join(directory, "vocab.txt")
+    >>> save_vocabulary(list(SPECIAL_TOKENS) + ["good", "film"], vocabulary_path)
+    >>> encoder = BertEncoder.from_size("tiny", vocabulary_size=7, max_sequence_length=16)
+    >>> path = export_backbone(encoder, os.path.join(directory, "backbone"), vocabulary_path, {}, seq_length=8)
+    >>> backbone = SavedModelBackbone(os.path.join(directory, "backbone"))
+    >>> backbone.input_names
     ['padding_mask', 'segment_ids', 'token_ids']
+    >>> ones = np.ones((1, 8), "int32")
+    >>> outputs = backbone({"token_ids": ones * 5, "segment_ids": ones * 0, "padding_mask": ones})
+    >>> tuple(outputs["sequence_output"].shape), tuple(outputs["pooled_output"].shape)
+    ((1, 8, 128), (1, 128))
     """
 
     def __init__(self, path, **kwargs):

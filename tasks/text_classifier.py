@@ -35,10 +35,18 @@ class TextClassifier(TaskModel):
         label_names: list of str, one per class; defaults to "0", "1", ...
         dropout: float. Dropout before the dense layer. Defaults to 0.1.
 
-    Example:
-    >>> classifier = TextClassifier(backbone, num_classes=2, preprocessor=preprocessor)  # doctest: +SKIP
-    >>> classifier.compile_for_task(learning_rate=5e-5)  # doctest: +SKIP
-    >>> classifier.fit(["good film", "dull"], [1, 0], epochs=1)  # doctest: +SKIP
+    Example (a tiny untrained backbone and vocabulary):
+    >>> from layers import BertEncoder
+    >>> from pretrain.tokenizer import SPECIAL_TOKENS, WordPieceTokenizer
+    >>> vocabulary = list(SPECIAL_TOKENS) + ["good", "dull", "film"]
+    >>> backbone = BertEncoder.from_size("tiny", vocabulary_size=len(vocabulary), max_sequence_length=16)
+    >>> preprocessor = TextPreprocessor(WordPieceTokenizer(vocabulary), seq_length=8)
+    >>> classifier = TextClassifier(backbone, num_classes=2, preprocessor=preprocessor)
+    >>> classifier.compile_for_task(learning_rate=5e-5)
+    >>> history = classifier.fit(["good film", "dull"], [1, 0], epochs=1, verbose=0)
+    >>> logits = classifier.predict(["good film", "dull film"], verbose=0)
+    >>> logits.shape, str(logits.dtype)
+    ((2, 2), 'float32')
     """
 
     def __init__(

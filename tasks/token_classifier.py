@@ -24,12 +24,20 @@ class TokenClassifier(TaskModel):
         tag_names: list of str, one per tag.
         dropout: float. Dropout before the dense layer. Defaults to 0.1.
 
-    Example:
-    >>> tagger = TokenClassifier(backbone, 3, preprocessor, ["O", "B-LOC", "I-LOC"])  # doctest: +SKIP
-    >>> tagger.compile_for_task()  # doctest: +SKIP
-    >>> tagger.fit([["in", "new", "york"]], [[0, 1, 2]], epochs=1)  # doctest: +SKIP
-    >>> tagger.predict_tags([["in", "paris"]])  # doctest: +SKIP
-    [['O', 'B-LOC']]
+    Example (a tiny backbone learns three tags of one sentence):
+    >>> import keras
+    >>> from layers import BertEncoder
+    >>> from pretrain.tokenizer import SPECIAL_TOKENS, WordPieceTokenizer
+    >>> from tasks.tagging_preprocessor import TaggingPreprocessor
+    >>> keras.utils.set_random_seed(0)
+    >>> vocabulary = list(SPECIAL_TOKENS) + ["in", "new", "york"]
+    >>> backbone = BertEncoder.from_size("tiny", vocabulary_size=len(vocabulary), max_sequence_length=16)
+    >>> preprocessor = TaggingPreprocessor(WordPieceTokenizer(vocabulary), seq_length=8)
+    >>> tagger = TokenClassifier(backbone, 3, preprocessor, ["O", "B-LOC", "I-LOC"], dropout=0.0)
+    >>> tagger.compile_for_task(learning_rate=1e-3)
+    >>> history = tagger.fit([["in", "new", "york"]], [[0, 1, 2]], epochs=10, verbose=0)
+    >>> tagger.predict_tags([["in", "new", "york"]])
+    [['O', 'B-LOC', 'I-LOC']]
     """
 
     def __init__(self, backbone, num_tags, preprocessor=None, tag_names=None, dropout=0.1, **kwargs):
