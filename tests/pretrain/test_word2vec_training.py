@@ -41,6 +41,26 @@ def test_updates_are_the_gradient_of_the_loss(tmp_path, architecture, hierarchic
         np.testing.assert_allclose(-ours.numpy(), exact.numpy(), atol=1e-4)
 
 
+def test_cbow_input_update_is_the_exact_gradient_with_one_context_word(tmp_path):
+    # Two-word documents: every mean is over one context word, so word2vec's "whole error of the mean"
+    # equals the exact gradient, and the span/difference-array bookkeeping must give it row for row.
+    corpus = EncodedCorpus.build([["a b c d e f g h"]] * 5, str(tmp_path))
+    config = Word2VecConfig(architecture="cbow", dim=4, min_count=1, sample=0, batch_tokens=32,
+                            hierarchical_softmax=True, negative=3)
+    trainer = Word2VecTrainer(config, corpus)
+    rng = np.random.default_rng(1)
+    for table in (trainer.input_table, trainer.negative_table, trainer.tree_table):
+        table.assign(rng.normal(size=table.shape).astype(np.float32) * 0.5)
+    tokens = tf.constant(rng.integers(0, 8, 32), tf.int32)
+    documents = tf.constant(np.repeat(np.arange(16), 2), tf.int32)
+    with tf.GradientTape() as tape:
+        loss, contexts, (rows, values), _ = trainer._gradients(tokens, documents, tf.ones(32, bool), tf.constant([3, 4]))
+    exact = tf.convert_to_tensor(tape.gradient(loss, trainer.input_table))
+    assert float(contexts) == 32
+    ours = tf.math.unsorted_segment_sum(values, rows, trainer.input_table.shape[0])
+    np.testing.assert_allclose(-ours.numpy(), exact.numpy(), atol=1e-4)
+
+
 def test_learning_rate_decays_linearly():
     config = Word2VecConfig()
     assert learning_rate_at(0.0, config) == pytest.approx(0.025)
