@@ -21,6 +21,7 @@ from layers.sinusoidal_position_encoding import SinusoidalPositionEncoding
 from layers.token_embedding import TokenEmbedding
 from layers.transformer_decoder_block import TransformerDecoderBlock
 from layers.transformer_encoder_block import TransformerEncoderBlock
+from layers.tied_softmax_cross_entropy import tied_softmax_cross_entropy
 from layers.unilm_attention_mask import UnilmAttentionMask
 
 __all__ = [
@@ -41,4 +42,5 @@ __all__ = [
     "TransformerDecoderBlock",
     "TransformerEncoderBlock",
     "UnilmAttentionMask",
+    "tied_softmax_cross_entropy",
 ]

@@ -66,7 +66,7 @@ def load_pretrained(model_dir):
         model = _load_model(model_path)
     else:
         model = _restore_latest_checkpoint(config, model_dir)
-    return Pretrained(model.backbone, config, vocabulary_path, model_dir)
+    return Pretrained(_backbone_of(model), config, vocabulary_path, model_dir)
 
 
 def _load_model(model_path):
@@ -93,6 +93,15 @@ def _restore_latest_checkpoint(config, model_dir):
         model = GptPretrainer(backbone)
     tf.train.Checkpoint(model=model).restore(latest).expect_partial()
     return model
+
+
+def _backbone_of(model):
+    """The backbone of a pretraining model: our pretrainers keep it as `.backbone`
+    (a UniLM pretrainer calls its layers, not it); any other model per contract E
+    holds it as the sub-layer named "backbone"."""
+    if hasattr(model, "backbone"):
+        return model.backbone
+    return model.get_layer("backbone")
 
 
 def _backbone_class(model):
