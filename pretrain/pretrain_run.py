@@ -309,6 +309,7 @@ def run_pretraining(config, output_dir, vocab_file=None):
     scratch = None if chief else tempfile.mkdtemp(prefix="pretrain-worker-")
     data_dir = os.path.join(scratch or output_dir, "data")
     log_dir = os.path.join(scratch or output_dir, "logs")
+    previous_policy = keras.config.dtype_policy()
     try:
         counts = split_corpus(config.data, data_dir)
         check_corpus(config, counts)
@@ -344,6 +345,7 @@ def run_pretraining(config, output_dir, vocab_file=None):
             _save_metrics(metrics, output_dir)
         checkpointer.close()
     finally:
+        keras.config.set_dtype_policy(previous_policy)  # the caller's process keeps its own
         if scratch:
             shutil.rmtree(scratch, ignore_errors=True)
     return metrics

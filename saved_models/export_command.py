@@ -20,16 +20,17 @@ def add_arguments(parser):
     parser.add_argument("--seq-length", type=int, default=128, help="BERT backbone: length `preprocess` pads to")
     parser.add_argument("--backbone-only", action="store_true", help="GPT: export the backbone, not generation")
     generation = parser.add_argument_group("GPT generation (fixed in the SavedModel)")
-    generation.add_argument("--strategy", choices=("greedy", "sample", "beam"), default="greedy")
+    generation.add_argument("--strategy", choices=("greedy", "sample", "beam"), default="greedy",
+                            help="decoding: greedy (default), sample (temperature/top-k/top-p) or beam")
     generation.add_argument("--max-length", type=int, default=64, help="prompt + generated tokens")
-    generation.add_argument("--temperature", type=float, default=1.0)
-    generation.add_argument("--top-k", type=int, default=0)
-    generation.add_argument("--top-p", type=float, default=1.0)
-    generation.add_argument("--num-beams", type=int, default=4)
+    generation.add_argument("--temperature", type=float, default=1.0, help="sample: softmax temperature (default 1.0)")
+    generation.add_argument("--top-k", type=int, default=0, help="sample: keep the k likeliest tokens; 0 = all")
+    generation.add_argument("--top-p", type=float, default=1.0, help="sample: nucleus probability mass; 1.0 = all")
+    generation.add_argument("--num-beams", type=int, default=4, help="beam: beam width (default 4)")
     generation.add_argument(
         "--length-penalty", type=float, default=0.0, help="GNMT alpha ranking final beams; 0 = raw score"
     )
-    generation.add_argument("--seed", type=int, default=0)
+    generation.add_argument("--seed", type=int, default=0, help="sample: seed of the stateless sampler")
 
 
 def run(args):

@@ -10,8 +10,7 @@ import os
 import pkgutil
 
 import pytest
-
-from conftest import REPO_ROOT
+from repo_root import REPO_ROOT
 
 PACKAGES = ("layers", "pretrain", "tasks", "saved_models")
 

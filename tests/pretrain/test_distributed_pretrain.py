@@ -9,7 +9,7 @@ import sys
 import tensorflow as tf
 from pretrain_run_fixtures import tiny_run_arguments, write_lines_corpus
 
-from conftest import REPO_ROOT
+from repo_root import REPO_ROOT
 
 
 def _free_ports(count):

@@ -10,7 +10,7 @@ import time
 import tensorflow as tf
 from pretrain_run_fixtures import tiny_run_arguments, write_lines_corpus
 
-from conftest import REPO_ROOT
+from repo_root import REPO_ROOT
 
 STEPS = 24
 

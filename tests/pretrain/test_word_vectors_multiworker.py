@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import REPO_ROOT
+from repo_root import REPO_ROOT
 
 
 def free_ports(count):
