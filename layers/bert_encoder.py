@@ -3,7 +3,7 @@
 import keras
 from keras import ops
 
-from layers.backbone_sizes import backbone_size
+from layers.backbone import Backbone
 from layers.backbone_validation import check_backbone_arguments, check_backbone_inputs
 from layers.bert_embedding import BertEmbedding
 from layers.initializers import truncated_normal
@@ -39,7 +39,7 @@ def encode(
 
 
 @keras.saving.register_keras_serializable(package="pretraining_toolkit")
-class BertEncoder(keras.Model):
+class BertEncoder(Backbone):
     """The BERT encoder (Devlin et al., 2019) as a functional Keras model.
 
     Token + segment + learned position embeddings, LayerNorm and dropout; then
@@ -83,6 +83,18 @@ class BertEncoder(keras.Model):
     Reference:
         - [Devlin et al., 2019](https://arxiv.org/abs/1810.04805)
     """
+
+    CONFIG_ARGUMENTS = (
+        "vocabulary_size",
+        "num_layers",
+        "num_heads",
+        "hidden_dim",
+        "intermediate_dim",
+        "dropout",
+        "max_sequence_length",
+        "num_segments",
+        "layer_norm_epsilon",
+    )
 
     def __init__(
         self,
@@ -156,11 +168,6 @@ class BertEncoder(keras.Model):
         self.num_segments = num_segments
         self.layer_norm_epsilon = layer_norm_epsilon
 
-    @classmethod
-    def from_size(cls, name, vocabulary_size, **overrides):
-        """An encoder of the named size (`layers.BACKBONE_SIZES`), with overrides."""
-        return cls(vocabulary_size=vocabulary_size, **{**backbone_size(name), **overrides})
-
     def call(self, inputs, training=None, mask=None):
         check_backbone_inputs(inputs, INPUT_NAMES, self.max_sequence_length)
         return super().call(inputs, training=training, mask=mask)
@@ -201,26 +208,3 @@ class BertEncoder(keras.Model):
             attention_mask=attention_mask,
             training=training,
         )
-
-    def get_config(self):
-        return {
-            "name": self.name,
-            "trainable": self.trainable,
-            "dtype": keras.dtype_policies.serialize(self.dtype_policy),
-            "vocabulary_size": self.vocabulary_size,
-            "num_layers": self.num_layers,
-            "num_heads": self.num_heads,
-            "hidden_dim": self.hidden_dim,
-            "intermediate_dim": self.intermediate_dim,
-            "dropout": self.dropout,
-            "max_sequence_length": self.max_sequence_length,
-            "num_segments": self.num_segments,
-            "layer_norm_epsilon": self.layer_norm_epsilon,
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        if isinstance(config.get("dtype"), dict):
-            config["dtype"] = keras.dtype_policies.deserialize(config["dtype"])
-        return cls(**config)

@@ -3,7 +3,7 @@
 import keras
 from keras import ops
 
-from layers.backbone_sizes import backbone_size
+from layers.backbone import Backbone
 from layers.backbone_validation import check_backbone_arguments, check_backbone_inputs
 from layers.initializers import truncated_normal
 from layers.position_embedding import PositionEmbedding
@@ -15,7 +15,7 @@ INPUT_NAMES = ("token_ids", "padding_mask")
 
 
 @keras.saving.register_keras_serializable(package="pretraining_toolkit")
-class GptDecoder(keras.Model):
+class GptDecoder(Backbone):
     """The GPT-2 decoder (Radford et al., 2019) as a functional Keras model.
 
     Token + learned position embeddings and dropout; `num_layers` pre-LN
@@ -65,6 +65,17 @@ class GptDecoder(keras.Model):
     Reference:
         - [Radford et al., 2019](https://openai.com/research/better-language-models)
     """
+
+    CONFIG_ARGUMENTS = (
+        "vocabulary_size",
+        "num_layers",
+        "num_heads",
+        "hidden_dim",
+        "intermediate_dim",
+        "dropout",
+        "max_sequence_length",
+        "layer_norm_epsilon",
+    )
 
     def __init__(
         self,
@@ -139,11 +150,6 @@ class GptDecoder(keras.Model):
         self.max_sequence_length = max_sequence_length
         self.layer_norm_epsilon = layer_norm_epsilon
 
-    @classmethod
-    def from_size(cls, name, vocabulary_size, **overrides):
-        """A decoder of the named size (`layers.BACKBONE_SIZES`), with overrides."""
-        return cls(vocabulary_size=vocabulary_size, **{**backbone_size(name), **overrides})
-
     def call(self, inputs, training=None, mask=None):
         check_backbone_inputs(inputs, INPUT_NAMES, self.max_sequence_length)
         return super().call(inputs, training=training, mask=mask)
@@ -194,25 +200,3 @@ class GptDecoder(keras.Model):
         hidden_states = self.layer_norm(x)
         cache = ops.stack(layer_caches, axis=1)  # (B, num_layers, 2, L, N, D)
         return self.logits(hidden_states), hidden_states, cache
-
-    def get_config(self):
-        return {
-            "name": self.name,
-            "trainable": self.trainable,
-            "dtype": keras.dtype_policies.serialize(self.dtype_policy),
-            "vocabulary_size": self.vocabulary_size,
-            "num_layers": self.num_layers,
-            "num_heads": self.num_heads,
-            "hidden_dim": self.hidden_dim,
-            "intermediate_dim": self.intermediate_dim,
-            "dropout": self.dropout,
-            "max_sequence_length": self.max_sequence_length,
-            "layer_norm_epsilon": self.layer_norm_epsilon,
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        if isinstance(config.get("dtype"), dict):
-            config["dtype"] = keras.dtype_policies.deserialize(config["dtype"])
-        return cls(**config)

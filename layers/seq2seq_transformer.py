@@ -3,7 +3,7 @@
 import keras
 from keras import ops
 
-from layers.backbone_sizes import backbone_size
+from layers.backbone import Backbone
 from layers.backbone_validation import check_backbone_arguments, check_backbone_inputs
 from layers.position_embedding import PositionEmbedding
 from layers.token_embedding import TokenEmbedding
@@ -15,7 +15,7 @@ DECODER_INPUTS = ("decoder_token_ids", "decoder_padding_mask")
 
 
 @keras.saving.register_keras_serializable(package="pretraining_toolkit")
-class Seq2SeqTransformer(keras.Model):
+class Seq2SeqTransformer(Backbone):
     """An encoder–decoder Transformer as a functional Keras model.
 
     The encoder is `num_layers` `TransformerEncoderBlock`s over token plus
@@ -69,6 +69,18 @@ class Seq2SeqTransformer(keras.Model):
         - [Vaswani et al., 2017](https://arxiv.org/abs/1706.03762)
         - [Raffel et al., 2020 (T5)](https://arxiv.org/abs/1910.10683)
     """
+
+    CONFIG_ARGUMENTS = (
+        "vocabulary_size",
+        "num_layers",
+        "num_heads",
+        "hidden_dim",
+        "intermediate_dim",
+        "dropout",
+        "max_sequence_length",
+        "layer_norm_epsilon",
+        "share_embeddings",
+    )
 
     def __init__(
         self,
@@ -182,11 +194,6 @@ class Seq2SeqTransformer(keras.Model):
         self.layer_norm_epsilon = layer_norm_epsilon
         self.share_embeddings = share_embeddings
 
-    @classmethod
-    def from_size(cls, name, vocabulary_size, **overrides):
-        """A model of the named size (`layers.BACKBONE_SIZES`), with overrides."""
-        return cls(vocabulary_size=vocabulary_size, **{**backbone_size(name), **overrides})
-
     def call(self, inputs, training=None, mask=None):
         check_backbone_inputs(inputs, ENCODER_INPUTS + DECODER_INPUTS, self.max_sequence_length)
         return super().call(inputs, training=training, mask=mask)
@@ -242,26 +249,3 @@ class Seq2SeqTransformer(keras.Model):
         hidden_states = self.decoder_layer_norm(y)
         cache = ops.stack(layer_caches, axis=1)  # (B, num_layers, 2, L, N, D)
         return self.logits(hidden_states), hidden_states, cache
-
-    def get_config(self):
-        return {
-            "name": self.name,
-            "trainable": self.trainable,
-            "dtype": keras.dtype_policies.serialize(self.dtype_policy),
-            "vocabulary_size": self.vocabulary_size,
-            "num_layers": self.num_layers,
-            "num_heads": self.num_heads,
-            "hidden_dim": self.hidden_dim,
-            "intermediate_dim": self.intermediate_dim,
-            "dropout": self.dropout,
-            "max_sequence_length": self.max_sequence_length,
-            "layer_norm_epsilon": self.layer_norm_epsilon,
-            "share_embeddings": self.share_embeddings,
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        if isinstance(config.get("dtype"), dict):
-            config["dtype"] = keras.dtype_policies.deserialize(config["dtype"])
-        return cls(**config)
