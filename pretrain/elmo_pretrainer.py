@@ -33,14 +33,13 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from pretrain import training
 from pretrain.bert_pretrainer import scale_for_replicas, weighted_mean_loss
 from pretrain.corpus import read_documents
 from pretrain.errors import UsageError
-from pretrain.optimizer import create_optimizer
+from pretrain.model_run import finish_run, prepare_corpus, train_with_resume
 from pretrain.perplexity import Perplexity
 from pretrain.pretrain_config import TokenizerConfig, TrainingConfig
-from pretrain.pretrain_run import prepare_output_dir, prepare_vocabulary, split_corpus
+from pretrain.pretrain_run import prepare_vocabulary
 from pretrain.seq2seq_pretrainer import check_training
 from pretrain.token_windows import token_windows
 from pretrain.tokenizer import PAD_ID, WordPieceTokenizer
@@ -227,35 +226,15 @@ def run_elmo_pretraining(config, output_dir, vocab_file=None):
     """
     from saved_models.backbone_export import export_backbone
 
-    config = config.replace(
-        data=config.data.replace(corpus=tuple(os.path.abspath(p) for p in config.data.corpus))
-    ).validated()
-    prepare_output_dir(output_dir)
-    checkpoint_dir = os.path.join(output_dir, "checkpoints")
-    resuming = tf.train.latest_checkpoint(checkpoint_dir) is not None
-    data_dir = os.path.join(output_dir, "data")
-    counts = split_corpus(config.data, data_dir)
-    if not counts["train_documents"]:
-        raise UsageError(f"{', '.join(config.data.corpus)} holds no training document")
+    config, data_dir, counts, resuming = prepare_corpus(config, output_dir)
     vocabulary = prepare_vocabulary(config, output_dir, data_dir, vocab_file, resuming, chief=True)
     tokenizer_options = {"lowercase": config.tokenizer.lowercase, "strip_accents": config.tokenizer.strip_accents}
     tokenizer = WordPieceTokenizer(vocabulary, **tokenizer_options)
     keras.utils.set_random_seed(config.training.seed)
     model = ElmoPretrainer(build_backbone(config, vocabulary), name="elmo_pretrainer")
-    model.compile(optimizer=create_optimizer(config.training, model), jit_compile=config.training.jit_compile)
-    checkpointer = training.Checkpointer(model, checkpoint_dir)
-    step = checkpointer.restore()
-    config = config.replace(backbone=model.backbone.get_config())
-    config.save(os.path.join(output_dir, "config.json"))
-    if step:
-        print(f"Resuming from step {step} ({checkpointer.latest})", flush=True)
-    metrics = {}
-    if step < config.training.steps:
-        train, heldout = build_datasets(config, tokenizer, data_dir, counts)
-        metrics = training.fit(
-            model, train, heldout, config.training, checkpointer, os.path.join(output_dir, "logs"), step
-        )
-    final_step = int(model.optimizer.iterations)
+    config, metrics, final_step = train_with_resume(
+        model, config, output_dir, lambda step: build_datasets(config, tokenizer, data_dir, counts)
+    )
     model.backbone.get_layer("scalar_mix").trainable = True  # for fine-tuning
     model.save(os.path.join(output_dir, "model.keras"))
     export_backbone(
@@ -265,11 +244,4 @@ def run_elmo_pretraining(config, output_dir, vocab_file=None):
         tokenizer_options,
         seq_length=config.data.seq_length,
     )
-    metrics = {name: float(value) for name, value in dict(metrics, step=final_step).items()}
-    if len(metrics) > 1:  # a rerun of a finished run keeps the metrics it wrote
-        with open(os.path.join(output_dir, "metrics.json"), "w", encoding="utf-8") as file:
-            json.dump(metrics, file, indent=2, sort_keys=True)
-    print("Finished at step {step}: {summary}".format(
-        step=final_step, summary=", ".join(f"{k} {v:.4g}" for k, v in sorted(metrics.items()) if k != "step")
-    ), flush=True)
-    return metrics
+    return finish_run(metrics, final_step, output_dir)
