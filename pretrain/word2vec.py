@@ -32,7 +32,6 @@ Example (tiny; see `docs/embeddings.md` for real corpora):
 
 import dataclasses
 import json
-import math
 import queue
 import threading
 import time

@@ -21,7 +21,6 @@ Example:
 
 import os
 
-import numpy as np
 import tensorflow as tf
 
 
