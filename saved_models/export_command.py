@@ -3,9 +3,10 @@
   pretrain export --model runs/bert --output runs/bert_backbone        # BERT: backbone SavedModel
   pretrain export --model runs/gpt --output runs/gpt_serving           # GPT: prompts in, text out
   pretrain export --model runs/sentiment --output runs/sentiment_serving  # fine-tuned classifier
+  pretrain export --model runs/ner --output runs/ner_serving              # fine-tuned tagger
 
 The kind is read from --model: a `pretrain bert|gpt` output dir, or a
-`pretrain finetune classify` output dir (it has finetune.json).
+`pretrain finetune classify|tag` output dir (it has finetune.json).
 """
 
 import json
@@ -77,16 +78,23 @@ def _export_generation(args, pretrained):
 def _export_finetuned(args):
     import keras
 
-    import tasks.text_classifier  # noqa: F401  (registers the task models)
-    import tasks.token_classifier  # noqa: F401
+    import tasks.text_classifier  # importing registers the task models for load_model
+    import tasks.token_classifier
     from saved_models.serving_export import export_classifier_serving
+    from saved_models.tagger_serving_export import export_tagger_serving
 
     model = keras.saving.load_model(os.path.join(args.model, "model.keras"), safe_mode=False)
+    if isinstance(model, tasks.token_classifier.TokenClassifier):
+        export_tagger_serving(model, args.output)
+        print(f"wrote serving SavedModel {args.output} (serving_default, serve_words, serve_ids)")
+        return 0
     if not isinstance(model, tasks.text_classifier.TextClassifier):
-        raise UsageError(f"--model {args.model}: only fine-tuned classifiers export for serving so far.")
+        raise UsageError(
+            f"--model {args.model}: model.keras holds a {type(model).__name__}; "
+            "only fine-tuned classifiers and taggers export for serving."
+        )
     with open(os.path.join(args.model, "finetune.json"), encoding="utf-8") as file:
         text_pairs = json.load(file).get("text_pairs", False)
     export_classifier_serving(model, args.output, text_pairs=text_pairs)
     print(f"wrote serving SavedModel {args.output} (serving_default, serve_ids, serve_examples)")
     return 0
-

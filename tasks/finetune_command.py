@@ -6,8 +6,9 @@ Examples:
   pretrain finetune tag --model runs/bert --train train.conll --test test.conll --output runs/ner
 
 Writes OUTPUT/model.keras (the Keras task model, tokenizer included),
-OUTPUT/finetune.json, OUTPUT/logs (TensorBoard) and, for classify,
-OUTPUT/serving: a SavedModel for TF Serving that takes raw strings.
+OUTPUT/finetune.json, OUTPUT/logs (TensorBoard) and OUTPUT/serving: a
+SavedModel for TF Serving that takes raw strings (classify: texts -> labels;
+tag: sentences -> one tag per whitespace-separated word).
 """
 
 import dataclasses
@@ -111,6 +112,7 @@ def _classify(args, config):
 
 
 def _tag(args, config):
+    from saved_models.tagger_serving_export import export_tagger_serving
     from tasks.finetuning import build_tagger, training_callbacks
     from tasks.labelled_files import label_ids, read_conll
 
@@ -130,5 +132,6 @@ def _tag(args, config):
         _, accuracy = tagger.evaluate(test[0], ids(test[1], args.test), batch_size=config.batch_size, verbose=0)
         print(f"test accuracy (per word): {accuracy:.4f} ({len(test[0])} sentences)")
     tagger.save(os.path.join(args.output, "model.keras"))
-    print(f"wrote {args.output}/model.keras")
+    export_tagger_serving(tagger, os.path.join(args.output, "serving"))
+    print(f"wrote {args.output}/model.keras and {args.output}/serving")
     return 0
