@@ -57,11 +57,18 @@ def test_classify_reports_bad_input_clearly(tmp_path, capsys, make_input, messag
     assert message in error and "Traceback" not in error
 
 
-def test_tag_trains_on_conll_and_export_writes_backbone(bert_pretrained, tmp_path, capsys):
+def test_tag_trains_on_conll_writes_serving_and_export_rewrites_it(bert_pretrained, tmp_path, capsys):
     conll = tmp_path / "train.conll"
     conll.write_text("-DOCSTART- O\n\njohn B-PER\nlives O\nin O\nlondon B-LOC\n\nmary B-PER\nvisited O\nparis B-LOC\n")
     assert cli.main(["finetune", "tag", "--model", bert_pretrained[0], "--train", str(conll), "--test", str(conll),
                      "--output", str(tmp_path / "tagger"), "--epochs", "1", "--seq-length", "16"]) == 0
-    assert "test accuracy (per word)" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "test accuracy (per word)" in printed and f"{tmp_path / 'tagger'}/serving" in printed
+    served = tf.saved_model.load(str(tmp_path / "tagger" / "serving")).signatures["serving_default"]
+    answer = served(text=tf.constant(["mary lives in paris"]))
+    assert answer["words"].numpy().tolist() == [[b"mary", b"lives", b"in", b"paris"]]
+    assert set(answer["tags"].numpy()[0]) <= {b"B-LOC", b"B-PER", b"O"}
+    assert cli.main(["export", "--model", str(tmp_path / "tagger"), "--output", str(tmp_path / "again")]) == 0
+    assert "serve_words" in tf.saved_model.load(str(tmp_path / "again")).signatures
     assert cli.main(["export", "--model", bert_pretrained[0], "--output", str(tmp_path / "backbone")]) == 0
     assert {"serving_default", "preprocess", "preprocess_pair"} <= set(tf.saved_model.load(str(tmp_path / "backbone")).signatures)
