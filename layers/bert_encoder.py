@@ -168,20 +168,10 @@ class BertEncoder(Backbone):
         self.num_segments = num_segments
         self.layer_norm_epsilon = layer_norm_epsilon
 
-    def call(self, inputs, training=None, mask=None):
+    def call(self, inputs, training=None, mask=None, output_positions=None):
         check_backbone_inputs(inputs, INPUT_NAMES, self.max_sequence_length)
-        return super().call(inputs, training=training, mask=mask)
-
-    def call_at_positions(self, inputs, output_positions, training=None):
-        """The encoder's outputs at `output_positions` `[batch, P]` only (e.g. the masked positions).
-
-        Returns `sequence_output` `[batch, P, hidden_dim]`, equal to
-        `encoder(inputs)["sequence_output"]` gathered at those positions, and
-        the same `pooled_output`; the last block is computed only at [CLS] and
-        the P positions, which saves most of it for masked-LM training. Feed the
-        result to `MaskedLMHead` without `mask_positions`.
-        """
-        check_backbone_inputs(inputs, INPUT_NAMES, self.max_sequence_length)
+        if output_positions is None:
+            return super().call(inputs, training=training, mask=mask)
         return encode(
             self.embeddings_layer,
             self.transformer_layers,
@@ -191,13 +181,37 @@ class BertEncoder(Backbone):
             training=training,
         )
 
-    def call_with_attention_mask(self, inputs, attention_mask, training=None):
+    def compute_output_spec(self, inputs, training=None, mask=None, output_positions=None):
+        outputs = super().compute_output_spec(inputs, training=training, mask=mask)
+        if output_positions is None:
+            return outputs
+        sequence = outputs["sequence_output"]
+        shape = (sequence.shape[0], output_positions.shape[1], sequence.shape[2])
+        return dict(outputs, sequence_output=keras.KerasTensor(shape, dtype=sequence.dtype))
+
+    def call_at_positions(self, inputs, output_positions, training=None):
+        """The encoder's outputs at `output_positions` `[batch, P]` only (e.g. the masked positions).
+
+        Returns `sequence_output` `[batch, P, hidden_dim]`, equal to
+        `encoder(inputs)["sequence_output"]` gathered at those positions, and
+        the same `pooled_output`; the last block is computed only at [CLS] and
+        the P positions, which saves most of it for masked-LM training. Feed the
+        result to `MaskedLMHead` without `mask_positions`. The same as
+        `encoder(inputs, output_positions=output_positions)`, which also works
+        on symbolic inputs, so a functional model built on it keeps the encoder
+        as one sub-layer.
+        """
+        return self(inputs, output_positions=output_positions, training=training)
+
+    def call_with_attention_mask(self, inputs, attention_mask, output_positions=None, training=None):
         """The encoder with an explicit self-attention mask, same weights and outputs.
 
         `attention_mask` is `[batch, query, key]`, True where a query may see a
         key (e.g. from `UnilmAttentionMask`: bidirectional, left-to-right or
         seq2seq); it is combined with `inputs["padding_mask"]`. Without it,
-        this is exactly `encoder(inputs)`.
+        this is exactly `encoder(inputs)`. With `output_positions` `[batch, P]`
+        the last block runs only at [CLS] and those rows, as in
+        `call_at_positions`.
         """
         check_backbone_inputs(inputs, INPUT_NAMES, self.max_sequence_length)
         return encode(
@@ -206,5 +220,6 @@ class BertEncoder(Backbone):
             self.pooled_dense,
             inputs,
             attention_mask=attention_mask,
+            output_positions=output_positions,
             training=training,
         )

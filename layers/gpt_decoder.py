@@ -158,7 +158,7 @@ class GptDecoder(Backbone):
         """Vocabulary logits `[batch, sequence, vocabulary_size]` through the tied token embedding."""
         return self.token_embedding(sequence_output, reverse=True)
 
-    def language_model_loss(self, sequence_output, labels, sample_weight=None):
+    def language_model_loss(self, sequence_output, labels, sample_weight=None, return_accuracy=False):
         """Weighted mean cross-entropy of `logits(sequence_output)` against `labels` `[batch, sequence]`.
 
         Equal to `sum(w * sparse_cross_entropy) / (sum(w) + 1e-5)` over the
@@ -166,10 +166,16 @@ class GptDecoder(Backbone):
         `[batch, sequence, vocabulary_size]` logits are never materialised, which
         makes a training step about a fifth cheaper at vocabulary 30522. Use it
         in a training model's `compute_loss` with the backbone's
-        `sequence_output` as the model output.
+        `sequence_output` as the model output. With `return_accuracy`, returns
+        `(loss, accuracy)`, the accuracy being the weighted share of positions
+        whose label has the highest logit.
         """
         return tied_softmax_cross_entropy(
-            sequence_output, self.token_embedding.embeddings, labels, sample_weight
+            sequence_output,
+            self.token_embedding.embeddings,
+            labels,
+            sample_weight,
+            return_accuracy=return_accuracy,
         )
 
     def init_cache(self, batch_size, max_length):

@@ -6,7 +6,9 @@ from keras import ops
 WEIGHT_EPSILON = 1e-5
 
 
-def tied_softmax_cross_entropy(hidden, embeddings, labels, sample_weight=None, chunk_size=1024):
+def tied_softmax_cross_entropy(
+    hidden, embeddings, labels, sample_weight=None, chunk_size=1024, return_accuracy=False
+):
     """Weighted mean sparse cross-entropy of `hidden @ embeddings.T` against `labels`.
 
     Computes `sum(w * CE(softmax(h @ E^T), y)) / (sum(w) + 1e-5)` (the
@@ -16,7 +18,8 @@ def tied_softmax_cross_entropy(hidden, embeddings, labels, sample_weight=None, c
     gradient are never held whole, and the backward pass only scales the stored
     gradients by the incoming scalar gradient, so a training step does three
     vocabulary-sized matmuls (logits, hidden gradient, embedding gradient) and
-    no separate softmax-cross-entropy op.
+    no separate softmax-cross-entropy op. The same pass can count how often
+    the label has the highest logit (`return_accuracy`), at no extra matmul.
 
     Args:
         hidden: float tensor `[..., hidden_dim]` (e.g. GPT `sequence_output`).
@@ -27,9 +30,12 @@ def tied_softmax_cross_entropy(hidden, embeddings, labels, sample_weight=None, c
             position). Defaults to all ones. Gets no gradient.
         chunk_size: int. Rows per chunk; the peak extra memory is
             `chunk_size * vocabulary_size` floats.
+        return_accuracy: bool. Also return the weighted share of rows whose
+            label has the highest logit (ties count as right). Defaults to
+            False.
 
     Returns:
-        Scalar float32 loss.
+        Scalar float32 loss, or `(loss, accuracy)` with `return_accuracy`.
 
     Example:
 
@@ -54,28 +60,34 @@ def tied_softmax_cross_entropy(hidden, embeddings, labels, sample_weight=None, c
         weights = ops.ones_like(flat_labels, dtype="float32")
     else:
         weights = ops.reshape(ops.cast(sample_weight, "float32"), (-1,))  # (N,)
-    return _fused_loss(rows, embeddings, flat_labels, weights, int(chunk_size))
+    loss_and_accuracy = _fused_loss(rows, embeddings, flat_labels, weights, int(chunk_size))
+    if return_accuracy:
+        return loss_and_accuracy[0], loss_and_accuracy[1]
+    return loss_and_accuracy[0]
 
 
 def _fused_loss(rows, embeddings, labels, weights, chunk_size):
+    """`[loss, accuracy]` with a custom gradient (the accuracy gets none)."""
+
     @ops.custom_gradient
     def loss_and_gradient(rows, embeddings):
-        loss, rows_gradient, embeddings_gradient = _loss_and_gradients(
+        loss, accuracy, rows_gradient, embeddings_gradient = _loss_and_gradients(
             rows, embeddings, labels, weights, chunk_size
         )
 
         def gradient(*args, upstream=None):
             if upstream is None:
                 (upstream,) = args
-            return upstream * rows_gradient, upstream * embeddings_gradient
+            loss_upstream = upstream[0]
+            return loss_upstream * rows_gradient, loss_upstream * embeddings_gradient
 
-        return loss, gradient
+        return ops.stack([loss, accuracy]), gradient
 
     return loss_and_gradient(rows, embeddings)
 
 
 def _loss_and_gradients(rows, embeddings, labels, weights, chunk_size):
-    """Loss, d loss / d rows `[N, H]` and d loss / d embeddings `[V, H]`, chunk by chunk."""
+    """Loss, accuracy, d loss / d rows `[N, H]` and d loss / d embeddings `[V, H]`, chunk by chunk."""
     num_rows = ops.shape(rows)[0]
     hidden_dim = ops.shape(embeddings)[1]
     num_chunks = (num_rows + chunk_size - 1) // chunk_size
@@ -87,7 +99,7 @@ def _loss_and_gradients(rows, embeddings, labels, weights, chunk_size):
     scale = ops.pad(scale, ((0, padding),))
 
     def chunk_step(index, state):
-        loss, rows_gradient, embeddings_gradient = state
+        loss, accuracy, rows_gradient, embeddings_gradient = state
         start = index * chunk_size
         chunk_rows = ops.slice(rows, (start, 0), (chunk_size, hidden_dim))  # (C, H)
         chunk_labels = ops.slice(labels, (start,), (chunk_size,))
@@ -99,6 +111,8 @@ def _loss_and_gradients(rows, embeddings, labels, weights, chunk_size):
         label_logits = ops.take_along_axis(logits, chunk_labels[:, None], axis=1)[:, 0]
         row_loss = ops.log(normaliser) + row_max[:, 0] - label_logits
         loss = loss + ops.sum(chunk_scale * row_loss)
+        label_is_highest = ops.cast(label_logits >= row_max[:, 0], "float32")
+        accuracy = accuracy + ops.sum(chunk_scale * label_is_highest)
         # d loss / d logits = scale * (softmax - one_hot(label)).
         logits_gradient = exponentials * (chunk_scale / normaliser)[:, None]
         label_positions = ops.stack([ops.arange(chunk_size, dtype="int32"), chunk_labels], axis=1)
@@ -108,12 +122,15 @@ def _loss_and_gradients(rows, embeddings, labels, weights, chunk_size):
             rows_gradient, (start, 0), ops.matmul(logits_gradient, embeddings)
         )
         embeddings_gradient = embeddings_gradient + ops.matmul(ops.transpose(logits_gradient), chunk_rows)
-        return loss, rows_gradient, embeddings_gradient
+        return loss, accuracy, rows_gradient, embeddings_gradient
 
     initial = (
+        ops.zeros((), "float32"),
         ops.zeros((), "float32"),
         ops.zeros_like(rows),
         ops.zeros_like(embeddings),
     )
-    loss, rows_gradient, embeddings_gradient = ops.fori_loop(0, num_chunks, chunk_step, initial)
-    return loss, rows_gradient[:num_rows], embeddings_gradient
+    loss, accuracy, rows_gradient, embeddings_gradient = ops.fori_loop(
+        0, num_chunks, chunk_step, initial
+    )
+    return loss, accuracy, rows_gradient[:num_rows], embeddings_gradient

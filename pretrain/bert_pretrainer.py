@@ -7,6 +7,9 @@ vector. The loss is google-research/bert's: the masked-LM cross-entropy
 averaged over the real predictions (`sum(w * loss) / (sum(w) + 1e-5)`, so the
 padded prediction slots count for nothing) plus the mean next-sentence
 cross-entropy. Without NSP (RoBERTa, SpanBERT) the model has no NSP head.
+The encoder's last block is computed only at [CLS] and the masked positions
+(`BertEncoder(..., output_positions=...)`), the only rows the heads read; the
+outputs are those of the full pass, about a sixth of the encoder's work less.
 
 With `unilm=True` one network learns UniLM's three language models (Dong et
 al., 2019): every example carries an `attention_mode` (bidirectional,
@@ -127,10 +130,14 @@ class BertPretrainer(keras.Model):
             attention_mask = unilm_mask(
                 inputs["padding_mask"], inputs["segment_ids"], inputs["attention_mode"]
             )
-            encoded = backbone.call_with_attention_mask(backbone_inputs, attention_mask)
+            encoded = backbone.call_with_attention_mask(
+                backbone_inputs, attention_mask, output_positions=inputs["mask_positions"]
+            )
         else:
-            encoded = backbone(backbone_inputs)
-        outputs = {"mlm_logits": mlm_head(encoded["sequence_output"], inputs["mask_positions"])}
+            encoded = backbone(backbone_inputs, output_positions=inputs["mask_positions"])
+        # The last encoder block ran only at [CLS] and the masked positions:
+        # `sequence_output` is already (B, P, H) there.
+        outputs = {"mlm_logits": mlm_head(encoded["sequence_output"])}
         if nsp:
             outputs["nsp_logits"] = nsp_head(encoded["pooled_output"])
         super().__init__(inputs=inputs, outputs=outputs, **kwargs)

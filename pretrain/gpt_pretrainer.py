@@ -5,6 +5,12 @@ decoder's tied output projection. The loss is the token cross-entropy averaged
 over the real (non-padding) labels; metrics are `accuracy` of the next-token
 guess and `perplexity` (exp of the mean token loss).
 
+The model outputs the decoder's hidden states, and the loss projects them on
+the tied embedding fused with the softmax cross-entropy, chunk by chunk
+(`GptDecoder.language_model_loss`): the `[batch, sequence, vocabulary]`
+logits are never held in memory, and the same pass counts the right guesses.
+`model.backbone.logits(model(x))` gives the logits.
+
 It trains on batches of `pretrain.gpt_examples.gpt_dataset` passed through
 `features_to_inputs`.
 """
@@ -13,7 +19,7 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from pretrain.bert_pretrainer import scale_for_replicas, weighted_mean_loss
+from pretrain.bert_pretrainer import scale_for_replicas
 from pretrain.perplexity import Perplexity
 
 PAD_ID = 0  # "[PAD]" in every vocabulary we train
@@ -39,7 +45,8 @@ class GptPretrainer(keras.Model):
         token_ids, padding_mask: int `[batch, sequence]`.
 
     Returns:
-        Logits `[batch, sequence, vocabulary_size]`.
+        The backbone's `sequence_output` `[batch, sequence, hidden_dim]`;
+        `backbone.logits()` projects it on the vocabulary.
 
     Example:
 
@@ -48,36 +55,34 @@ class GptPretrainer(keras.Model):
     >>> backbone = GptDecoder(vocabulary_size=50, name="backbone", **BACKBONE_SIZES["tiny"])
     >>> model = GptPretrainer(backbone)
     >>> x = {"token_ids": np.ones((2, 8), "int32"), "padding_mask": np.ones((2, 8), "int32")}
-    >>> tuple(model(x).shape)
+    >>> tuple(model.backbone.logits(model(x)).shape)
     (2, 8, 50)
     """
 
     def __init__(self, backbone, **kwargs):
-        # Functional model (the output projection is the backbone's embedding).
+        # Functional model: the hidden states; the loss applies the tied projection.
         inputs = {
             name: keras.Input(shape=(None,), dtype="int32", name=name)
             for name in ("token_ids", "padding_mask")
         }
-        sequence_output = backbone(inputs)  # (B, T, H)
-        logits = backbone.token_embedding(sequence_output, reverse=True)
-        super().__init__(inputs=inputs, outputs=logits, **kwargs)
+        super().__init__(inputs=inputs, outputs=backbone(inputs), **kwargs)
 
         # Config and metrics.
         self.backbone = backbone
         self.lm_loss = keras.metrics.Mean(name="lm_loss")
-        self.token_accuracy = keras.metrics.SparseCategoricalAccuracy(name="accuracy")
+        self.token_accuracy = keras.metrics.Mean(name="accuracy")
         self.perplexity = Perplexity(name="perplexity")
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
-        logits = ops.cast(y_pred, "float32")
         weights = y["label_weights"]
-        per_token = keras.losses.sparse_categorical_crossentropy(
-            y["labels"], logits, from_logits=True
+        loss, accuracy = self.backbone.language_model_loss(
+            y_pred, y["labels"], weights, return_accuracy=True
         )
-        loss = weighted_mean_loss(per_token, weights)
+        # Batch means over the weighted tokens, accumulated token by token.
+        num_tokens = ops.sum(weights)
         self.lm_loss.update_state(loss)
-        self.token_accuracy.update_state(y["labels"], logits, sample_weight=weights)
-        self.perplexity.update_state(per_token, sample_weight=weights)
+        self.token_accuracy.update_state(accuracy, sample_weight=num_tokens)
+        self.perplexity.update_state(loss, sample_weight=num_tokens)
         return scale_for_replicas(loss)
 
     def get_config(self):

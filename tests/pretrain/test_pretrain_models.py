@@ -110,14 +110,15 @@ def test_gpt_loss_perplexity_and_reload(tmp_path):
     tokens = rng.integers(5, VOCABULARY, (2, 9)).astype("int32")
     x, y = gpt_pretrainer.features_to_inputs({"input_ids": tokens[:, :-1], "labels": tokens[:, 1:]})
     x = {name: np.array(value) for name, value in x.items()}
-    logits = np.array(model(x))
+    logits = np.array(model.backbone.logits(model(x)))  # the model outputs hidden states
     expected = _cross_entropy(logits, tokens[:, 1:]).mean()
     np.testing.assert_allclose(float(model.compute_loss(x, y, model(x))), expected, rtol=1e-5)
     np.testing.assert_allclose(float(model.perplexity.result()), np.exp(expected), rtol=1e-4)
     # Causal: the prediction at position t does not see tokens after t.
     changed = dict(x, token_ids=x["token_ids"].copy())
     changed["token_ids"][:, -1] = 5
-    np.testing.assert_allclose(np.array(model(changed))[:, :-1], logits[:, :-1], atol=1e-5)
+    np.testing.assert_allclose(np.array(model.backbone.logits(model(changed)))[:, :-1], logits[:, :-1], atol=1e-5)
     path = str(tmp_path / "gpt.keras")
     model.save(path)
-    np.testing.assert_allclose(np.array(keras.models.load_model(path, compile=False)(x)), logits, atol=1e-5)
+    reloaded = keras.models.load_model(path, compile=False)
+    np.testing.assert_allclose(np.array(reloaded.backbone.logits(reloaded(x))), logits, atol=1e-5)
