@@ -3,7 +3,7 @@
 import keras
 import tensorflow as tf
 
-from tasks.task_model import TaskModel
+from tasks.task_model import TaskModel, default_optimizer
 from tasks.text_preprocessor import TextPreprocessor
 
 PROBLEM_TYPES = ("single_label", "multi_label", "regression")
@@ -49,6 +49,8 @@ class TextClassifier(TaskModel):
     ((2, 2), 'float32')
     """
 
+    preprocessor_class = TextPreprocessor
+
     def __init__(
         self,
         backbone,
@@ -66,23 +68,10 @@ class TextClassifier(TaskModel):
         label_names = list(label_names) if label_names is not None else [str(i) for i in range(num_classes)]
         if len(label_names) != num_classes:
             raise ValueError(f"label_names has {len(label_names)} names for num_classes={num_classes}.")
-        # === Layers ===
-        head_dropout = keras.layers.Dropout(dropout, name="head_dropout")
-        head = keras.layers.Dense(num_classes, name="logits")
-
-        # === Functional model ===
-        inputs = {name: keras.Input(shape=(None,), dtype="int32", name=name) for name in backbone_input_names(backbone)}
-        pooled = backbone(inputs)["pooled_output"]
-        logits = head(head_dropout(pooled))
-        super().__init__(inputs=inputs, outputs=logits, **kwargs)
-
-        # === Config ===
-        self.backbone = backbone
+        super().__init__(backbone, "pooled_output", num_classes, preprocessor=preprocessor, dropout=dropout, **kwargs)
         self.num_classes = num_classes
-        self.preprocessor = preprocessor
         self.problem_type = problem_type
         self.label_names = label_names
-        self.dropout = dropout
 
     def compile_for_task(self, optimizer=None, learning_rate=5e-5, loss=None, **kwargs):
         """`compile` with the loss and metric that fit `problem_type`."""
@@ -97,8 +86,7 @@ class TextClassifier(TaskModel):
             "multi_label": [keras.metrics.BinaryAccuracy(name="accuracy", threshold=0.0)],
             "regression": [keras.metrics.MeanAbsoluteError(name="mae")],
         }[self.problem_type]
-        optimizer = optimizer or keras.optimizers.AdamW(learning_rate, weight_decay=0.01)
-        self.compile(optimizer=optimizer, loss=loss, metrics=metrics, **kwargs)
+        self.compile(optimizer=optimizer or default_optimizer(learning_rate), loss=loss, metrics=metrics, **kwargs)
 
     def probabilities(self, logits):
         """Logits -> class probabilities (softmax or sigmoid); regression: unchanged."""
@@ -111,8 +99,6 @@ class TextClassifier(TaskModel):
 
     def make_dataset(self, x, y, batch_size, shuffle=False):
         """Raw texts (list, `(texts, pairs)` or a batched dataset) -> batched model inputs."""
-        if self.preprocessor is None:
-            raise ValueError("This classifier has no preprocessor: pass token-id dicts, not strings.")
         if isinstance(x, tf.data.Dataset):
             dataset = x
         else:
@@ -132,30 +118,11 @@ class TextClassifier(TaskModel):
 
     def get_config(self):
         return {
-            "name": self.name,
-            "trainable": self.trainable,
-            "backbone": keras.saving.serialize_keras_object(self.backbone),
+            **super().get_config(),
             "num_classes": self.num_classes,
-            "preprocessor": self.preprocessor.get_config() if self.preprocessor is not None else None,
             "problem_type": self.problem_type,
             "label_names": self.label_names,
-            "dropout": self.dropout,
         }
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        config["backbone"] = keras.saving.deserialize_keras_object(config["backbone"])
-        if config.get("preprocessor") is not None:
-            config["preprocessor"] = TextPreprocessor.from_config(config["preprocessor"])
-        return cls(**config)
-
-
-def backbone_input_names(backbone):
-    """The input names a backbone expects (functional models and SavedModel layers)."""
-    if hasattr(backbone, "input_names") and not isinstance(backbone, keras.Model):
-        return list(backbone.input_names)
-    return sorted(backbone.input)
 
 
 def _labels(y, problem_type):

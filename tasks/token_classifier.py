@@ -4,8 +4,7 @@ import keras
 import tensorflow as tf
 
 from tasks.tagging_preprocessor import TaggingPreprocessor
-from tasks.task_model import TaskModel
-from tasks.text_classifier import backbone_input_names
+from tasks.task_model import TaskModel, default_optimizer
 
 
 @keras.saving.register_keras_serializable(package="pretraining_toolkit")
@@ -40,31 +39,20 @@ class TokenClassifier(TaskModel):
     [['O', 'B-LOC', 'I-LOC']]
     """
 
+    preprocessor_class = TaggingPreprocessor
+
     def __init__(self, backbone, num_tags, preprocessor=None, tag_names=None, dropout=0.1, **kwargs):
         tag_names = list(tag_names) if tag_names is not None else [str(i) for i in range(num_tags)]
         if len(tag_names) != num_tags:
             raise ValueError(f"tag_names has {len(tag_names)} names for num_tags={num_tags}.")
-        # === Layers ===
-        head_dropout = keras.layers.Dropout(dropout, name="head_dropout")
-        head = keras.layers.Dense(num_tags, name="logits")
-
-        # === Functional model ===
-        inputs = {name: keras.Input(shape=(None,), dtype="int32", name=name) for name in backbone_input_names(backbone)}
-        sequence = backbone(inputs)["sequence_output"]
-        logits = head(head_dropout(sequence))
-        super().__init__(inputs=inputs, outputs=logits, **kwargs)
-
-        # === Config ===
-        self.backbone = backbone
+        super().__init__(backbone, "sequence_output", num_tags, preprocessor=preprocessor, dropout=dropout, **kwargs)
         self.num_tags = num_tags
-        self.preprocessor = preprocessor
         self.tag_names = tag_names
-        self.dropout = dropout
 
     def compile_for_task(self, optimizer=None, learning_rate=5e-5, **kwargs):
         """`compile` with first-piece-weighted cross-entropy and accuracy."""
         self.compile(
-            optimizer=optimizer or keras.optimizers.AdamW(learning_rate, weight_decay=0.01),
+            optimizer=optimizer or default_optimizer(learning_rate),
             loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
             weighted_metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
             **kwargs,
@@ -72,8 +60,6 @@ class TokenClassifier(TaskModel):
 
     def make_dataset(self, x, y, batch_size, shuffle=False):
         """Word lists (and tag-id lists) -> batched (inputs, labels, first-piece weights)."""
-        if self.preprocessor is None:
-            raise ValueError("This tagger has no preprocessor: pass token-id dicts, not words.")
         words = tf.ragged.constant([list(sentence) for sentence in x], tf.string)
         if y is None:
             dataset = tf.data.Dataset.from_tensor_slices(words)
@@ -101,20 +87,4 @@ class TokenClassifier(TaskModel):
         return [[self.tag_names[t] for t in row[mask]] for row, mask in zip(predicted, first_piece)]
 
     def get_config(self):
-        return {
-            "name": self.name,
-            "trainable": self.trainable,
-            "backbone": keras.saving.serialize_keras_object(self.backbone),
-            "num_tags": self.num_tags,
-            "preprocessor": self.preprocessor.get_config() if self.preprocessor is not None else None,
-            "tag_names": self.tag_names,
-            "dropout": self.dropout,
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        config["backbone"] = keras.saving.deserialize_keras_object(config["backbone"])
-        if config.get("preprocessor") is not None:
-            config["preprocessor"] = TaggingPreprocessor.from_config(config["preprocessor"])
-        return cls(**config)
+        return {**super().get_config(), "num_tags": self.num_tags, "tag_names": self.tag_names}

@@ -30,3 +30,11 @@ def test_tagger_learns_tags_and_round_trips(bert_pretrained, tmp_path):
     tagger.save(tmp_path / "tagger.keras")
     restored = keras.saving.load_model(tmp_path / "tagger.keras")
     np.testing.assert_allclose(restored.predict(SENTENCES, verbose=0), tagger.predict(SENTENCES, verbose=0), atol=1e-5)
+
+
+def test_predict_tags_gives_no_tags_to_an_empty_sentence_even_first(bert_pretrained):
+    loaded = load_backbone(bert_pretrained[0])
+    tagger = TokenClassifier(loaded.backbone, 3, TaggingPreprocessor(loaded.tokenizer, 16), TAG_NAMES)
+    tags = tagger.predict_tags([[], ["mary", "visited", "paris"], []])
+    assert [len(row) for row in tags] == [0, 3, 0]
+    assert set(tags[1]) <= set(TAG_NAMES)
