@@ -4,6 +4,9 @@
 (b) the same architecture from random initialisation, same fine-tuning budget,
 (c) a TF-IDF + logistic-regression floor (scikit-learn).
 
+(a) and (b) are fine-tuned once per --fine-tune-seeds seed (head init,
+dropout, shuffling) and reported as mean and standard deviation.
+
 The split is stratified with seed 0 (`tasks.rotten_tomatoes`); --train-size
 and --test-size keep the first examples of each side.
 
@@ -21,6 +24,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
+import numpy as np  # noqa: E402
 
 from tasks.finetuning import FinetuneConfig, build_classifier  # noqa: E402
 from tasks.rotten_tomatoes import LABEL_NAMES, load_rotten_tomatoes  # noqa: E402
@@ -35,12 +39,15 @@ def main():
     parser.add_argument("--seq-length", type=int, default=64)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--learning-rate", type=float, default=1e-4)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="seed of the train/test split")
+    parser.add_argument(
+        "--fine-tune-seeds", type=int, nargs="+", default=[0, 1, 2],
+        help="seeds of head initialisation, dropout and shuffling; each model is fine-tuned once per seed",
+    )
     parser.add_argument("--json", help="also write the results here")
     args = parser.parse_args()
     config = FinetuneConfig(
-        epochs=args.epochs, batch_size=args.batch_size, seq_length=args.seq_length,
-        learning_rate=args.learning_rate, seed=args.seed,
+        epochs=args.epochs, batch_size=args.batch_size, seq_length=args.seq_length, learning_rate=args.learning_rate
     )
     data = load_rotten_tomatoes(seed=args.seed, max_train=args.train_size, max_test=args.test_size)
     print(f"Rotten Tomatoes: {len(data[0])} train / {len(data[2])} test snippets (stratified, seed {args.seed})")
@@ -48,11 +55,16 @@ def main():
     results["tfidf_logistic_regression"] = tfidf_floor(*data)
     print(f"TF-IDF + logistic regression: {results['tfidf_logistic_regression']:.4f}")
     for name, random_init in (("bert_pretrained", False), ("bert_random_init", True)):
-        start = time.time()
-        results[name] = fine_tune(args.pretrained, config, data, random_init)
-        print(f"{name}: test accuracy {results[name]:.4f} ({time.time() - start:.0f} s)")
-    print(f"pretrained / random init: {results['bert_pretrained'] / results['bert_random_init']:.3f}; "
-          f"pretrained / TF-IDF: {results['bert_pretrained'] / results['tfidf_logistic_regression']:.3f}")
+        accuracies = []
+        for seed in args.fine_tune_seeds:
+            start = time.time()
+            accuracies.append(fine_tune(args.pretrained, dataclasses.replace(config, seed=seed), data, random_init))
+            print(f"{name}, seed {seed}: test accuracy {accuracies[-1]:.4f} ({time.time() - start:.0f} s)")
+        results[name] = {"mean": float(np.mean(accuracies)), "std": float(np.std(accuracies)), "runs": accuracies}
+        print(f"{name}: mean test accuracy {np.mean(accuracies):.4f} (std {np.std(accuracies):.4f})")
+    pretrained, random_init = results["bert_pretrained"]["mean"], results["bert_random_init"]["mean"]
+    print(f"pretrained / random init: {pretrained / random_init:.3f}; "
+          f"pretrained / TF-IDF: {pretrained / results['tfidf_logistic_regression']:.3f}")
     if args.json:
         with open(args.json, "w", encoding="utf-8") as file:
             json.dump(results, file, indent=2)
