@@ -72,7 +72,7 @@ def main():
 
 def fine_tune(pretrained_dir, config, data, random_init):
     train_texts, train_labels, test_texts, test_labels = data
-    classifier = build_classifier(pretrained_dir, LABEL_NAMES, config)
+    classifier = build_classifier(pretrained_dir, LABEL_NAMES, config, train_examples=len(train_texts))
     if random_init:  # same architecture and head, fresh weights
         keras.utils.set_random_seed(config.seed)
         backbone = classifier.backbone

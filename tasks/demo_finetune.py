@@ -24,7 +24,7 @@ def run_demo_finetune(pretrained_dir, output_dir, train_size=2000, test_size=500
         seed=config.seed, max_train=train_size, max_test=test_size
     )
     config.save(os.path.join(output_dir, "finetune.json"))
-    classifier = build_classifier(pretrained_dir, LABEL_NAMES, config)
+    classifier = build_classifier(pretrained_dir, LABEL_NAMES, config, train_examples=len(train_texts))
     print(f"fine-tuning on {len(train_texts)} Rotten Tomatoes snippets ...")
     classifier.fit(
         train_texts, train_labels, epochs=config.epochs, batch_size=config.batch_size,

@@ -38,7 +38,11 @@ def _add_common(parser, file_help):
     parser.add_argument("--epochs", type=int, default=defaults.epochs)
     parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
     parser.add_argument("--seq-length", type=int, default=defaults.seq_length)
-    parser.add_argument("--learning-rate", type=float, default=defaults.learning_rate)
+    parser.add_argument("--learning-rate", type=float, default=defaults.learning_rate, help="peak learning rate")
+    parser.add_argument(
+        "--warmup-fraction", type=float, default=defaults.warmup_fraction,
+        help="share of the updates with a rising learning rate; it then falls linearly to 0",
+    )
     parser.add_argument("--freeze-backbone", action="store_true", help="train the task head only")
     parser.add_argument("--layer-decay", type=float, default=defaults.layer_decay, help="layer-wise LR decay, e.g. 0.8")
     parser.add_argument("--seed", type=int, default=defaults.seed)
@@ -56,12 +60,15 @@ def run(args):
     for name in ("epochs", "batch_size", "seq_length"):
         if getattr(args, name) < 1:
             raise UsageError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}.")
+    if not 0.0 <= args.warmup_fraction < 1.0:
+        raise UsageError(f"--warmup-fraction must be in [0, 1), got {args.warmup_fraction}.")
     config = dataclasses.replace(
         FinetuneConfig(),
         epochs=args.epochs,
         batch_size=args.batch_size,
         seq_length=args.seq_length,
         learning_rate=args.learning_rate,
+        warmup_fraction=args.warmup_fraction,
         freeze_backbone=args.freeze_backbone,
         layer_decay=args.layer_decay,
         focal_gamma=getattr(args, "focal_gamma", 0.0),
@@ -92,7 +99,7 @@ def _classify(args, config):
     def texts(data):
         return (data[args.text_column], data[args.text_pair_column]) if args.text_pair_column else data[args.text_column]
 
-    classifier = build_classifier(args.model, label_names, config)
+    classifier = build_classifier(args.model, label_names, config, train_examples=len(train[args.label_column]))
     classifier.fit(
         texts(train),
         label_ids(train[args.label_column], label_names, args.train),
@@ -125,7 +132,7 @@ def _tag(args, config):
     def ids(tag_lists, path):
         return [label_ids(sentence_tags, tag_names, path, what="tag") for sentence_tags in tag_lists]
 
-    tagger = build_tagger(args.model, tag_names, config)
+    tagger = build_tagger(args.model, tag_names, config, train_examples=len(sentences))
     tagger.fit(sentences, ids(tags, args.train), epochs=config.epochs, batch_size=config.batch_size,
                callbacks=training_callbacks(args.output))
     if test is not None:
