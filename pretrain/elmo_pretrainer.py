@@ -25,7 +25,6 @@ TensorBoard logs, held-out evaluation) and writes
 """
 
 import dataclasses
-import json
 import os
 
 import keras
@@ -38,7 +37,7 @@ from pretrain.corpus import read_documents
 from pretrain.errors import UsageError
 from pretrain.model_run import finish_run, prepare_corpus, train_with_resume
 from pretrain.perplexity import Perplexity
-from pretrain.pretrain_config import TokenizerConfig, TrainingConfig
+from pretrain.pretrain_config import RunConfig, TokenizerConfig, TrainingConfig
 from pretrain.pretrain_run import prepare_vocabulary
 from pretrain.seq2seq_pretrainer import check_training
 from pretrain.token_windows import token_windows
@@ -62,7 +61,7 @@ class ElmoDataConfig:
 
 
 @dataclasses.dataclass(frozen=True)
-class ElmoPretrainConfig:
+class ElmoPretrainConfig(RunConfig):
     model: str = "elmo"
     # LSTM layers per direction; ELMo has 2.
     num_layers: int = 2
@@ -78,19 +77,6 @@ class ElmoPretrainConfig:
     training: TrainingConfig = TrainingConfig(learning_rate=1e-3, warmup_fraction=0.05)
     # The backbone's `get_config()`, filled in when the model is built.
     backbone: dict = None
-
-    def replace(self, **changes):
-        return dataclasses.replace(self, **changes)
-
-    def to_dict(self):
-        config = dataclasses.asdict(self)
-        config["data"]["corpus"] = list(self.data.corpus)
-        return config
-
-    def save(self, path):
-        with open(path, "w", encoding="utf-8") as file:
-            json.dump(self.to_dict(), file, indent=2, sort_keys=True)
-            file.write("\n")
 
     def validated(self):
         if self.input_type not in INPUT_TYPES:

@@ -34,6 +34,25 @@ class _Replaceable:
         return dataclasses.replace(self, **changes)
 
 
+class RunConfig(_Replaceable):
+    """The config of a pretraining run: a dataclass whose `data.corpus` holds the corpus paths.
+
+    Saved as sorted, indented JSON (`config.json` of the run's output).
+    """
+
+    def to_dict(self):
+        config = dataclasses.asdict(self)
+        config["data"]["corpus"] = list(self.data.corpus)
+        return config
+
+    def to_json(self):
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+
+    def save(self, path):
+        with open(path, "w", encoding="utf-8") as file:
+            file.write(self.to_json() + "\n")
+
+
 @dataclasses.dataclass(frozen=True)
 class TokenizerConfig(_Replaceable):
     # The WordPiece vocabulary file, relative to the output directory once saved.
@@ -99,7 +118,7 @@ class TrainingConfig(_Replaceable):
 
 
 @dataclasses.dataclass(frozen=True)
-class PretrainConfig(_Replaceable):
+class PretrainConfig(RunConfig):
     model: str = "bert"
     # Backbone size (`layers.BACKBONE_SIZES`); `backbone` below records the built config.
     preset: str = "tiny"
@@ -108,14 +127,6 @@ class PretrainConfig(_Replaceable):
     training: TrainingConfig = TrainingConfig()
     # The backbone's `get_config()`, filled in when the model is built.
     backbone: dict = None
-
-    def to_dict(self):
-        config = dataclasses.asdict(self)
-        config["data"]["corpus"] = list(self.data.corpus)
-        return config
-
-    def to_json(self):
-        return json.dumps(self.to_dict(), indent=2, sort_keys=True)
 
     @classmethod
     def from_dict(cls, config):
@@ -147,10 +158,6 @@ class PretrainConfig(_Replaceable):
             return cls.from_dict(config)
         except UsageError as error:
             raise UsageError(f"{path}: {error}") from None
-
-    def save(self, path):
-        with open(path, "w", encoding="utf-8") as file:
-            file.write(self.to_json() + "\n")
 
     def validated(self):
         """`self` if every value is in range, else a `UsageError` naming it."""

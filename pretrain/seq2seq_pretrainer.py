@@ -22,7 +22,6 @@ trains with AdamW (warmup then linear decay) through `pretrain.training.fit`
 """
 
 import dataclasses
-import json
 import os
 
 import keras
@@ -34,7 +33,7 @@ from pretrain.corpus import read_documents
 from pretrain.errors import UsageError
 from pretrain.model_run import finish_run, prepare_corpus, train_with_resume
 from pretrain.perplexity import Perplexity
-from pretrain.pretrain_config import PRESETS, TokenizerConfig, TrainingConfig
+from pretrain.pretrain_config import PRESETS, RunConfig, TokenizerConfig, TrainingConfig
 from pretrain.pretrain_run import prepare_vocabulary
 from pretrain.span_corruption import (
     SpanCorruptionConfig,
@@ -58,7 +57,7 @@ class DecodingConfig:
 
 
 @dataclasses.dataclass(frozen=True)
-class Seq2SeqPretrainConfig:
+class Seq2SeqPretrainConfig(RunConfig):
     model: str = "seq2seq"
     # Encoder and decoder size (`layers.BACKBONE_SIZES`), each side.
     preset: str = "tiny"
@@ -71,19 +70,6 @@ class Seq2SeqPretrainConfig:
     decoding: DecodingConfig = DecodingConfig()
     # The backbone's `get_config()`, filled in when the model is built.
     backbone: dict = None
-
-    def replace(self, **changes):
-        return dataclasses.replace(self, **changes)
-
-    def to_dict(self):
-        config = dataclasses.asdict(self)
-        config["data"]["corpus"] = list(self.data.corpus)
-        return config
-
-    def save(self, path):
-        with open(path, "w", encoding="utf-8") as file:
-            json.dump(self.to_dict(), file, indent=2, sort_keys=True)
-            file.write("\n")
 
     def validated(self):
         if self.preset not in PRESETS:
