@@ -5,8 +5,9 @@ hidden 256, 4 heads, intermediate 1024; sequence 128, batch 32, vocabulary
 30522) on the same synthetic batch with AdamW and sparse cross-entropy:
 
 - BERT: masked-LM loss at 20 positions per sequence (BertEncoder computed at
-  the masked positions by `call_at_positions` + MaskedLMHead vs keras-hub
-  BertBackbone + MaskedLMHead, both tied).
+  the masked positions by `call_at_positions` + MaskedLMHead's fused
+  `masked_lm_loss` vs keras-hub BertBackbone + MaskedLMHead + sparse
+  cross-entropy, both tied).
 - GPT: full causal-LM loss over the vocabulary (GptDecoder with its fused
   tied-softmax loss `language_model_loss` vs keras-hub GPT2Backbone + reverse
   embedding + sparse cross-entropy).
@@ -90,14 +91,25 @@ def gpt_batch(args, rng):
     return inputs, labels, None
 
 
+class BertMaskedLanguageModel(keras.Model):
+    """`BertEncoder` at the masked positions trained on `MaskedLMHead.masked_lm_loss` (fused, no logits)."""
+
+    def __init__(self, encoder, head, **kwargs):
+        inputs = dict(encoder.input)
+        inputs["mask_positions"] = keras.Input(shape=(None,), dtype="int32", name="mask_positions")
+        encoder_inputs = {name: inputs[name] for name in ("token_ids", "segment_ids", "padding_mask")}
+        masked_sequence = encoder.call_at_positions(encoder_inputs, inputs["mask_positions"])["sequence_output"]
+        super().__init__(inputs=inputs, outputs=masked_sequence, **kwargs)
+        head.build(masked_sequence.shape)
+        self.head = head
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        return self.head.masked_lm_loss(y_pred, y, sample_weight)
+
+
 def our_bert(args):
     encoder = BertEncoder(**backbone_arguments(args))
-    head = MaskedLMHead(token_embedding=encoder.token_embedding, name="mlm_head")
-    inputs = dict(encoder.input)
-    inputs["mask_positions"] = keras.Input(shape=(None,), dtype="int32", name="mask_positions")
-    encoder_inputs = {name: inputs[name] for name in ("token_ids", "segment_ids", "padding_mask")}
-    masked_sequence = encoder.call_at_positions(encoder_inputs, inputs["mask_positions"])["sequence_output"]
-    return keras.Model(inputs, head(masked_sequence))
+    return BertMaskedLanguageModel(encoder, MaskedLMHead(token_embedding=encoder.token_embedding, name="mlm_head"))
 
 
 def keras_hub_bert(args):

@@ -5,6 +5,7 @@ from keras import ops
 
 from layers.activations import get_activation
 from layers.initializers import truncated_normal
+from layers.tied_softmax_cross_entropy import tied_softmax_cross_entropy
 from layers.token_embedding import TokenEmbedding
 
 
@@ -16,7 +17,9 @@ class MaskedLMHead(keras.layers.Layer):
     transform, so the cost of the vocabulary projection scales with `P`, not
     with the sequence length. With `token_embedding` the output projection is
     the transposed token-embedding matrix (BERT's weight tying); otherwise the
-    head owns a `[hidden_dim, vocabulary_size]` kernel.
+    head owns a `[hidden_dim, vocabulary_size]` kernel. For training,
+    `masked_lm_loss` gives the cross-entropy of these logits without
+    materialising them (fused with its gradient, `tied_softmax_cross_entropy`).
 
     A tied head serialises a copy of the embedding's config, so a head rebuilt
     from config alone owns a fresh embedding; a model that keeps the tie after
@@ -52,6 +55,10 @@ class MaskedLMHead(keras.layers.Layer):
     >>> encoded = np.random.rand(2, 6, 8).astype("float32")
     >>> tuple(head(encoded, np.array([[1, 4], [0, 2]])).shape)
     (2, 2, 20)
+    >>> labels = np.array([[3, 7], [1, 9]])
+    >>> loss = head.masked_lm_loss(encoded, labels, mask_positions=np.array([[1, 4], [0, 2]]))
+    >>> tuple(loss.shape)
+    ()
 
     Reference:
         - [Devlin et al., 2019](https://arxiv.org/abs/1810.04805), appendix A.1
@@ -118,8 +125,36 @@ class MaskedLMHead(keras.layers.Layer):
         self.built = True
 
     def call(self, sequence_output, mask_positions=None):
+        return self._logits(self._transform(self._gather(sequence_output, mask_positions)))
+
+    def masked_lm_loss(
+        self, sequence_output, labels, sample_weight=None, mask_positions=None, return_accuracy=False
+    ):
+        """Weighted mean cross-entropy of this head's logits against `labels` `[batch, P]`.
+
+        Equal to `sum(w * sparse_cross_entropy(head(sequence_output,
+        mask_positions), labels)) / (sum(w) + 1e-5)`, but the vocabulary
+        projection, its bias, the softmax cross-entropy and their gradients run
+        fused and chunked (`tied_softmax_cross_entropy`), so the
+        `[batch, P, vocabulary_size]` logits are never materialised. Use it in a
+        training model's `compute_loss`. With `return_accuracy`, returns
+        `(loss, accuracy)`.
+        """
+        if not self.built:
+            self.build(tuple(sequence_output.shape))
+        x = self._transform(self._gather(sequence_output, mask_positions))
+        if self.token_embedding is not None:
+            embeddings = self.token_embedding.embeddings  # (V, H)
+        else:
+            embeddings = ops.transpose(self.output_kernel)  # (V, H)
+        return tied_softmax_cross_entropy(
+            x, embeddings, labels, sample_weight, return_accuracy=return_accuracy, bias=self.output_bias
+        )
+
+    def _gather(self, sequence_output, mask_positions):
+        """`sequence_output` at `mask_positions` `(B, P)` -> `(B, P, H)`; as is when there are no positions."""
         if mask_positions is None:  # already gathered, e.g. by `BertEncoder.call_at_positions`
-            return self._logits(sequence_output)
+            return sequence_output
         if not keras.backend.standardize_dtype(mask_positions.dtype).startswith(("int", "uint")):
             raise ValueError(
                 f"`mask_positions` must be an integer tensor, got dtype {mask_positions.dtype}."
@@ -130,11 +165,14 @@ class MaskedLMHead(keras.layers.Layer):
                 f"got shape {tuple(mask_positions.shape)}."
             )
         # (B, T, H) gathered at (B, P, 1) -> (B, P, H)
-        return self._logits(ops.take_along_axis(sequence_output, mask_positions[:, :, None], axis=1))
+        return ops.take_along_axis(sequence_output, mask_positions[:, :, None], axis=1)
+
+    def _transform(self, x):
+        """Dense + activation + LayerNorm of gathered hidden states `(B, P, H)`."""
+        return self.transform_layer_norm(self.transform_dense(x))
 
     def _logits(self, x):
-        """Logits `(B, P, V)` of gathered hidden states `(B, P, H)`."""
-        x = self.transform_layer_norm(self.transform_dense(x))
+        """Logits `(B, P, V)` of transformed hidden states `(B, P, H)`."""
         if self.token_embedding is not None:
             logits = self.token_embedding(x, reverse=True)
         else:

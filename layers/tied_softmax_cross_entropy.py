@@ -7,9 +7,9 @@ WEIGHT_EPSILON = 1e-5
 
 
 def tied_softmax_cross_entropy(
-    hidden, embeddings, labels, sample_weight=None, chunk_size=1024, return_accuracy=False
+    hidden, embeddings, labels, sample_weight=None, chunk_size=1024, return_accuracy=False, bias=None
 ):
-    """Weighted mean sparse cross-entropy of `hidden @ embeddings.T` against `labels`.
+    """Weighted mean sparse cross-entropy of `hidden @ embeddings.T (+ bias)` against `labels`.
 
     Computes `sum(w * CE(softmax(h @ E^T), y)) / (sum(w) + 1e-5)` (the
     language-model loss of google-research/bert and our pretrainers) and, in
@@ -18,7 +18,8 @@ def tied_softmax_cross_entropy(
     gradient are never held whole, and the backward pass only scales the stored
     gradients by the incoming scalar gradient, so a training step does three
     vocabulary-sized matmuls (logits, hidden gradient, embedding gradient) and
-    no separate softmax-cross-entropy op. The same pass can count how often
+    no separate softmax-cross-entropy op. With `bias` (BERT's masked-LM output
+    bias) the logits get it added and it gets its gradient in the same pass. The same pass can count how often
     the label has the highest logit (`return_accuracy`), at no extra matmul.
 
     Args:
@@ -33,6 +34,8 @@ def tied_softmax_cross_entropy(
         return_accuracy: bool. Also return the weighted share of rows whose
             label has the highest logit (ties count as right). Defaults to
             False.
+        bias: optional float tensor or variable `[vocabulary_size]` added to
+            the logits. Defaults to None (no bias).
 
     Returns:
         Scalar float32 loss, or `(loss, accuracy)` with `return_accuracy`.
@@ -60,7 +63,11 @@ def tied_softmax_cross_entropy(
         weights = ops.ones_like(flat_labels, dtype="float32")
     else:
         weights = ops.reshape(ops.cast(sample_weight, "float32"), (-1,))  # (N,)
-    loss_and_accuracy = _fused_loss(rows, embeddings, flat_labels, weights, int(chunk_size))
+    if bias is None:
+        loss_and_accuracy = _fused_loss(rows, embeddings, flat_labels, weights, int(chunk_size))
+    else:
+        bias = ops.cast(ops.convert_to_tensor(bias), "float32")
+        loss_and_accuracy = _fused_loss_with_bias(rows, embeddings, bias, flat_labels, weights, int(chunk_size))
     if return_accuracy:
         return loss_and_accuracy[0], loss_and_accuracy[1]
     return loss_and_accuracy[0]
@@ -71,8 +78,8 @@ def _fused_loss(rows, embeddings, labels, weights, chunk_size):
 
     @ops.custom_gradient
     def loss_and_gradient(rows, embeddings):
-        loss, accuracy, rows_gradient, embeddings_gradient = _loss_and_gradients(
-            rows, embeddings, labels, weights, chunk_size
+        loss, accuracy, rows_gradient, embeddings_gradient, _ = _loss_and_gradients(
+            rows, embeddings, None, labels, weights, chunk_size
         )
 
         def gradient(*args, upstream=None):
@@ -86,51 +93,117 @@ def _fused_loss(rows, embeddings, labels, weights, chunk_size):
     return loss_and_gradient(rows, embeddings)
 
 
-def _loss_and_gradients(rows, embeddings, labels, weights, chunk_size):
-    """Loss, accuracy, d loss / d rows `[N, H]` and d loss / d embeddings `[V, H]`, chunk by chunk."""
+def _fused_loss_with_bias(rows, embeddings, bias, labels, weights, chunk_size):
+    """`_fused_loss` with a `[vocabulary_size]` bias added to the logits."""
+
+    @ops.custom_gradient
+    def loss_and_gradient(rows, embeddings, bias):
+        loss, accuracy, rows_gradient, embeddings_gradient, bias_gradient = _loss_and_gradients(
+            rows, embeddings, bias, labels, weights, chunk_size
+        )
+
+        def gradient(*args, upstream=None):
+            if upstream is None:
+                (upstream,) = args
+            loss_upstream = upstream[0]
+            return (
+                loss_upstream * rows_gradient,
+                loss_upstream * embeddings_gradient,
+                loss_upstream * bias_gradient,
+            )
+
+        return ops.stack([loss, accuracy]), gradient
+
+    return loss_and_gradient(rows, embeddings, bias)
+
+
+def _loss_and_gradients(rows, embeddings, bias, labels, weights, chunk_size):
+    """Loss, accuracy and the gradients for rows `[N, H]`, embeddings `[V, H]` and bias `[V]`.
+
+    The gradient of the logits is `scale * (softmax - one_hot(label))`. The
+    softmax part is computed chunk by chunk (in one piece when the rows fit in
+    one chunk); the one-hot part touches one logit per row, so its share of
+    the gradients is a row gather and a segment sum, done once for all rows
+    instead of editing every `[C, V]` chunk. Without a bias (None) the bias
+    gradient is None.
+    """
+    scale = weights / (ops.sum(weights) + WEIGHT_EPSILON)  # each row's share of the mean
+    num_rows = rows.shape[0]
+    if num_rows is not None and num_rows <= chunk_size:
+        loss, accuracy, rows_gradient, embeddings_gradient, bias_gradient = _softmax_part(
+            rows, labels, scale, embeddings, bias
+        )
+    else:
+        loss, accuracy, rows_gradient, embeddings_gradient, bias_gradient = _softmax_part_in_chunks(
+            rows, labels, scale, embeddings, bias, chunk_size
+        )
+    vocabulary_size = ops.shape(embeddings)[0]
+    rows_gradient = rows_gradient - scale[:, None] * ops.take(embeddings, labels, axis=0)
+    embeddings_gradient = embeddings_gradient - ops.segment_sum(
+        scale[:, None] * rows, labels, num_segments=vocabulary_size
+    )
+    if bias is not None:
+        bias_gradient = bias_gradient - ops.segment_sum(scale, labels, num_segments=vocabulary_size)
+    return loss, accuracy, rows_gradient, embeddings_gradient, bias_gradient
+
+
+def _softmax_part(rows, labels, scale, embeddings, bias):
+    """Loss, accuracy and the gradients through `scale * softmax(logits)` (no one-hot part) of rows `[C, H]`."""
+    logits = ops.matmul(rows, ops.transpose(embeddings))  # (C, V)
+    if bias is not None:
+        logits = logits + bias
+    row_max = ops.max(logits, axis=1, keepdims=True)  # (C, 1)
+    exponentials = ops.exp(logits - row_max)
+    normaliser = ops.sum(exponentials, axis=1)  # (C,)
+    label_logits = ops.take_along_axis(logits, labels[:, None], axis=1)[:, 0]
+    loss = ops.sum(scale * (ops.log(normaliser) + row_max[:, 0] - label_logits))
+    accuracy = ops.sum(scale * ops.cast(label_logits >= row_max[:, 0], "float32"))
+    softmax_gradient = exponentials * (scale / normaliser)[:, None]  # (C, V)
+    rows_gradient = ops.matmul(softmax_gradient, embeddings)  # (C, H)
+    embeddings_gradient = ops.matmul(ops.transpose(softmax_gradient), rows)  # (V, H)
+    bias_gradient = None if bias is None else ops.sum(softmax_gradient, axis=0)
+    return loss, accuracy, rows_gradient, embeddings_gradient, bias_gradient
+
+
+def _softmax_part_in_chunks(rows, labels, scale, embeddings, bias, chunk_size):
+    """`_softmax_part` over `chunk_size` rows at a time, summing the embedding and bias gradients."""
     num_rows = ops.shape(rows)[0]
     hidden_dim = ops.shape(embeddings)[1]
     num_chunks = (num_rows + chunk_size - 1) // chunk_size
     padding = num_chunks * chunk_size - num_rows
-    # Padded rows have weight 0: they add nothing to the loss or the gradients.
-    rows = ops.pad(rows, ((0, padding), (0, 0)))  # (num_chunks * C, H)
-    labels = ops.pad(labels, ((0, padding),))
-    scale = weights / (ops.sum(weights) + WEIGHT_EPSILON)  # each row's share of the mean
-    scale = ops.pad(scale, ((0, padding),))
+    # Padded rows have scale 0: they add nothing to the loss or the gradients.
+    padded_rows = ops.pad(rows, ((0, padding), (0, 0)))  # (num_chunks * C, H)
+    padded_labels = ops.pad(labels, ((0, padding),))
+    padded_scale = ops.pad(scale, ((0, padding),))
 
     def chunk_step(index, state):
-        loss, accuracy, rows_gradient, embeddings_gradient = state
+        loss, accuracy, rows_gradient, embeddings_gradient, bias_gradient = state
         start = index * chunk_size
-        chunk_rows = ops.slice(rows, (start, 0), (chunk_size, hidden_dim))  # (C, H)
-        chunk_labels = ops.slice(labels, (start,), (chunk_size,))
-        chunk_scale = ops.slice(scale, (start,), (chunk_size,))
-        logits = ops.matmul(chunk_rows, ops.transpose(embeddings))  # (C, V)
-        row_max = ops.stop_gradient(ops.max(logits, axis=1, keepdims=True))
-        exponentials = ops.exp(logits - row_max)
-        normaliser = ops.sum(exponentials, axis=1)  # (C,)
-        label_logits = ops.take_along_axis(logits, chunk_labels[:, None], axis=1)[:, 0]
-        row_loss = ops.log(normaliser) + row_max[:, 0] - label_logits
-        loss = loss + ops.sum(chunk_scale * row_loss)
-        label_is_highest = ops.cast(label_logits >= row_max[:, 0], "float32")
-        accuracy = accuracy + ops.sum(chunk_scale * label_is_highest)
-        # d loss / d logits = scale * (softmax - one_hot(label)).
-        logits_gradient = exponentials * (chunk_scale / normaliser)[:, None]
-        label_positions = ops.stack([ops.arange(chunk_size, dtype="int32"), chunk_labels], axis=1)
-        label_probabilities = ops.take_along_axis(logits_gradient, chunk_labels[:, None], axis=1)[:, 0]
-        logits_gradient = ops.scatter_update(logits_gradient, label_positions, label_probabilities - chunk_scale)
-        rows_gradient = ops.slice_update(
-            rows_gradient, (start, 0), ops.matmul(logits_gradient, embeddings)
+        chunk_rows = ops.slice(padded_rows, (start, 0), (chunk_size, hidden_dim))  # (C, H)
+        chunk = _softmax_part(
+            chunk_rows,
+            ops.slice(padded_labels, (start,), (chunk_size,)),
+            ops.slice(padded_scale, (start,), (chunk_size,)),
+            embeddings,
+            bias,
         )
-        embeddings_gradient = embeddings_gradient + ops.matmul(ops.transpose(logits_gradient), chunk_rows)
-        return loss, accuracy, rows_gradient, embeddings_gradient
+        rows_gradient = ops.slice_update(rows_gradient, (start, 0), chunk[2])
+        return (
+            loss + chunk[0],
+            accuracy + chunk[1],
+            rows_gradient,
+            embeddings_gradient + chunk[3],
+            bias_gradient if bias is None else bias_gradient + chunk[4],
+        )
 
     initial = (
         ops.zeros((), "float32"),
         ops.zeros((), "float32"),
-        ops.zeros_like(rows),
+        ops.zeros_like(padded_rows),
         ops.zeros_like(embeddings),
+        ops.zeros((), "float32") if bias is None else ops.zeros_like(bias),
     )
-    loss, accuracy, rows_gradient, embeddings_gradient = ops.fori_loop(
+    loss, accuracy, rows_gradient, embeddings_gradient, bias_gradient = ops.fori_loop(
         0, num_chunks, chunk_step, initial
     )
-    return loss, accuracy, rows_gradient[:num_rows], embeddings_gradient
+    return loss, accuracy, rows_gradient[:num_rows], embeddings_gradient, None if bias is None else bias_gradient

@@ -48,3 +48,32 @@ def test_vocabulary_mismatch_and_float_positions_are_rejected():
         MaskedLMHead(vocabulary_size=5, token_embedding=TokenEmbedding(20, 8))
     with pytest.raises(ValueError, match="mask_positions"):
         MaskedLMHead(vocabulary_size=5)(SEQUENCE, POSITIONS.astype("float32"))
+
+
+@pytest.mark.parametrize("tied", [True, False], ids=["tied", "untied"])
+def test_masked_lm_loss_equals_the_cross_entropy_of_the_logits_with_equal_gradients(tied):
+    import keras
+    import tensorflow as tf
+
+    embedding = TokenEmbedding(vocabulary_size=20, hidden_dim=8)
+    head = MaskedLMHead(token_embedding=embedding) if tied else MaskedLMHead(vocabulary_size=20)
+    head(SEQUENCE, POSITIONS)
+    head.output_bias.assign(np.random.default_rng(1).normal(size=(20,)).astype("float32"))
+    labels = np.array([[3, 7], [1, 19]], "int32")
+    weights = np.array([[1.0, 0.0], [1.0, 1.0]], "float32")
+
+    def loss_and_gradients(loss_function):
+        with tf.GradientTape() as tape:
+            loss = loss_function()
+        gradients = tape.gradient(loss, head.trainable_weights)
+        return [float(loss)] + [np.asarray(tf.convert_to_tensor(g)) for g in gradients]
+
+    def plain():
+        per_position = keras.losses.sparse_categorical_crossentropy(labels, head(SEQUENCE, POSITIONS), from_logits=True)
+        return tf.reduce_sum(per_position * weights) / (weights.sum() + 1e-5)
+
+    def fused():
+        return head.masked_lm_loss(SEQUENCE, labels, weights, mask_positions=POSITIONS)
+
+    for actual, expected in zip(loss_and_gradients(fused), loss_and_gradients(plain)):
+        np.testing.assert_allclose(actual, expected, atol=1e-5)

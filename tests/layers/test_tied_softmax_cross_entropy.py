@@ -74,3 +74,26 @@ def test_bad_arguments_name_the_argument():
         tied_softmax_cross_entropy(HIDDEN, EMBEDDINGS, LABELS, chunk_size=0)
     with pytest.raises(ValueError, match="labels"):
         tied_softmax_cross_entropy(HIDDEN, EMBEDDINGS, LABELS.astype("float32"))
+
+
+@pytest.mark.parametrize("chunk_size", [16, 64])
+def test_bias_is_added_to_the_logits_and_gets_its_gradient(chunk_size):
+    bias = tf.Variable(RNG.normal(size=(50,)).astype("float32"))
+    hidden = tf.constant(HIDDEN)
+    embeddings = tf.Variable(EMBEDDINGS)
+
+    def gradients(loss_function):
+        with tf.GradientTape() as tape:
+            tape.watch(hidden)
+            loss = loss_function()
+        return [float(loss)] + [np.asarray(tf.convert_to_tensor(g)) for g in tape.gradient(loss, [hidden, embeddings, bias])]
+
+    def plain():
+        logits = tf.matmul(hidden, embeddings, transpose_b=True) + bias
+        return plain_loss(logits, tf.eye(50), LABELS, WEIGHTS)
+
+    def fused():
+        return tied_softmax_cross_entropy(hidden, embeddings, LABELS, WEIGHTS, chunk_size=chunk_size, bias=bias)
+
+    for actual, expected in zip(gradients(fused), gradients(plain)):
+        np.testing.assert_allclose(actual, expected, atol=1e-5)
