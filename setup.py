@@ -14,6 +14,8 @@ setup(
         "saved_models",
     ],
     py_modules=["cli", "demo"],
+    # The fused word2vec op's source: built on first use against the installed TensorFlow.
+    package_data={"pretrain": ["kernels/*.cc"]},
     install_requires=[
         "tensorflow==2.21.0",
         "keras==3.15.1",
