@@ -1,4 +1,4 @@
-"""Skip-gram and CBOW word vectors (word2vec), trained with TensorFlow in large vectorised steps.
+"""Skip-gram and CBOW word vectors (word2vec), trained in steps of many consecutive tokens.
 
 The trainer follows word2vec/gensim: frequent words are subsampled with
 P_keep = min(1, sqrt(t/f) + t/f), each centre word's window is shrunk to a
@@ -17,6 +17,14 @@ its context pairs (weighted by their number). The output rows touched in a
 step are summed with one sparse x dense product and every table gets one
 scatter-add (plain SGD, no optimizer state). No Python runs per word: batches
 are cut, mapped and subsampled with numpy in a background thread.
+
+By default (`fused_kernel=True`) the step is instead one call of a fused C++
+op (`word2vec_fused.py`, `kernels/word2vec_kernels.cc`) that runs word2vec's
+per-word SGD over the same batch on the CPU worker threads (Hogwild), as
+gensim does. The op covers negative sampling with one replica; hierarchical
+softmax, fastText subwords and multi-replica strategies keep the TensorFlow
+step above (a one-line message says so), as does a machine where the op
+cannot be built (a warning says why).
 
 Example (tiny; see `docs/embeddings.md` for real corpora):
 
@@ -43,10 +51,14 @@ from pretrain.errors import UsageError
 from pretrain.huffman import huffman_paths
 from pretrain.lockstep import lockstep
 from pretrain.training import worker_shard
+from pretrain.word2vec_fused import fused_step, unfused_reason
 from pretrain.word_vectors import WordVectors
 from pretrain.word_vocabulary import WordVocabulary
 
 NEGATIVE_TABLE_SIZE = 10_000_000  # word2vec.c uses 1e8; 1e7 resolves probabilities down to 1e-7
+NEGATIVE_DOMAIN = 2**31 - 1  # gensim's cum_table scale
+FUSED_BATCH_TOKENS = 16_384
+TENSORFLOW_BATCH_TOKENS = 4_096
 
 
 @dataclasses.dataclass
@@ -65,18 +77,21 @@ class Word2VecConfig:
     learning_rate: float = 0.025
     min_learning_rate: float = 1e-4
     ns_exponent: float = 0.75
-    batch_tokens: int = 4096  # tokens per step; much larger batches sum too many updates of frequent words
+    # Tokens per step; None: 16,384 for the fused op (fewer calls and slice barriers; it applies every
+    # update at once), 4,096 for the TensorFlow step (much larger batches sum too many updates of frequent words).
+    batch_tokens: int = None
     # Longest change of one vector per step; None: 0.1 for skip-gram (which diverges without it
     # at 2k+ tokens per step), unbounded for CBOW (stable, and the bound cost it WordSim-353 quality).
     max_row_update: float = None
     jit_compile: bool = False  # XLA: measured slower on this 2-core CPU (docs/embeddings.md)
+    fused_kernel: bool = True  # the C++ op where it applies (word2vec_fused.py); False: always the TF step
     seed: int = 1
 
     def validate(self):
         if self.architecture not in ("skipgram", "cbow"):
             raise UsageError(f"architecture must be 'skipgram' or 'cbow', got {self.architecture!r}.")
         for name in ("dim", "window", "epochs", "batch_tokens"):
-            if getattr(self, name) < 1:
+            if getattr(self, name) is not None and getattr(self, name) < 1:
                 raise UsageError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(self, name)}.")
         if self.negative < 0:
             raise UsageError(f"--negative must be >= 0, got {self.negative}.")
@@ -187,6 +202,8 @@ class Word2VecTrainer:
         slots = (np.arange(NEGATIVE_TABLE_SIZE) + 0.5) / NEGATIVE_TABLE_SIZE
         table = np.minimum(np.searchsorted(cdf / cdf[-1], slots), len(cdf) - 1)
         self.negative_table_ids = tf.constant(table.astype(np.int32))
+        # gensim's cum_table for the fused op's binary-search draws: cache-resident where the table is not.
+        self.negative_cumulative = tf.constant(np.round(cdf / cdf[-1] * NEGATIVE_DOMAIN).astype(np.int64))
         if config.hierarchical_softmax:
             points, codes, mask = huffman_paths(self.vocabulary.counts)
             self.tree_points = tf.constant(points)
@@ -376,7 +393,21 @@ class Word2VecTrainer:
         summed *= tf.minimum(1.0, bound / tf.maximum(norms, 1e-12))
         return tf.IndexedSlices(summed, unique_rows)
 
-    def _make_step(self):
+    def _make_step(self, verbose):
+        """The fused op's step where it applies, else the TensorFlow step; sets `training_path` and `batch_tokens`."""
+        reason = unfused_reason(self.config, self.subword_rows.shape[1], self.strategy)
+        step = fused_step(self) if reason is None else None
+        if step is not None:
+            self.training_path = "fused kernel"
+            self.batch_tokens = self.config.batch_tokens or FUSED_BATCH_TOKENS
+            return step
+        self.training_path = "TensorFlow step"
+        self.batch_tokens = self.config.batch_tokens or TENSORFLOW_BATCH_TOKENS
+        if verbose and reason is not None:
+            print(f"word2vec: TensorFlow step (the fused kernel {reason})", flush=True)
+        return self._make_tensorflow_step()
+
+    def _make_tensorflow_step(self):
         # No autograph: the step has no tensor-dependent Python control flow, and converting it
         # took longer than training an epoch of the Wikipedia sample.
         gradients = tf.function(self._gradients, jit_compile=self.config.jit_compile, autograph=False)
@@ -408,7 +439,7 @@ class Word2VecTrainer:
         rng = np.random.default_rng([config.seed, epoch, shard[0]])
         id_map = self.corpus.vocabulary_map(self.vocabulary)
         keep = self.vocabulary.keep_probabilities(config.sample)
-        size = config.batch_tokens
+        size = self.batch_tokens
         tokens, documents, raw = [], [], 0
         pending = 0
         for ids, document_ids, raw_count in self.corpus.chunks(id_map, size, keep, rng, shard):
@@ -430,7 +461,7 @@ class Word2VecTrainer:
 
     def _empty_batch(self):
         """A batch with no valid token: a worker out of data runs it to keep in step."""
-        size = self.config.batch_tokens
+        size = self.batch_tokens
         return np.zeros(size, np.int32), np.full(size, -1, np.int32), np.zeros(size, bool), 0
 
     def _prefetched(self, epoch, shard):
@@ -446,10 +477,44 @@ class Word2VecTrainer:
         while (batch := batches.get()) is not None:
             yield batch
 
+    def _step_arguments(self, epoch, worker, words_before):
+        """Yield `((tokens, documents, valid, learning_rate, seed), raw_words)` for each step of an epoch.
+
+        The learning rate of a step follows the words of the steps before it
+        (all workers' words under a multi-worker strategy).
+        """
+        config = self.config
+        total, done = config.epochs * self.corpus.num_tokens, words_before
+        batches = lockstep(self.strategy, self._prefetched(epoch, worker), self._empty_batch())
+        for number, (tokens, documents, valid, raw) in enumerate(batches):
+            learning_rate = tf.constant(learning_rate_at(done / total, config), tf.float32)
+            seed = tf.constant([epoch, number], tf.int32) + config.seed * 7919
+            yield (tokens, documents, valid, learning_rate, seed), raw
+            done += raw * worker[1]
+
+    def _run_epoch(self, step, epoch, worker, words_before, verbose):
+        """Train one epoch; returns its history record and the words it covered."""
+        epoch_start, epoch_words = time.perf_counter(), 0
+        loss_sum, pair_sum = tf.zeros([]), tf.zeros([])
+        arguments = self._step_arguments(epoch, worker, words_before)
+        for number, (step_arguments, raw) in enumerate(arguments):
+            loss, pairs = step(*step_arguments)
+            loss_sum += loss
+            pair_sum += pairs
+            epoch_words += raw
+            if verbose and number % 20 == 0:
+                rate = epoch_words / max(time.perf_counter() - epoch_start, 1e-9)
+                print(f"\repoch {epoch + 1}/{self.config.epochs}  {epoch_words:,} words  {rate:,.0f} words/s  "
+                      f"lr {float(step_arguments[3]):.5f}", end="", flush=True)
+        seconds = time.perf_counter() - epoch_start
+        record = {"epoch": epoch + 1, "loss": float(loss_sum / tf.maximum(pair_sum, 1.0)),
+                  "words_per_second": epoch_words * worker[1] / seconds, "seconds": seconds}
+        return record, epoch_words * worker[1]
+
     def train(self, verbose=True):
         """Train all epochs; returns `WordVectors` of the input table (words only)."""
         config = self.config
-        step = self._make_step()
+        step = self._make_step(verbose)
         worker = worker_shard(self.strategy)
         total = config.epochs * self.corpus.num_tokens
         writer = tf.summary.create_file_writer(self.log_dir) if self.log_dir else None
@@ -457,27 +522,12 @@ class Word2VecTrainer:
         done = 0
         start = time.perf_counter()
         for epoch in range(config.epochs):
-            epoch_start, epoch_words = time.perf_counter(), 0
-            loss_sum, pair_sum = tf.zeros([]), tf.zeros([])
-            for number, (tokens, documents, valid, raw) in enumerate(lockstep(self.strategy, self._prefetched(epoch, worker), self._empty_batch())):
-                learning_rate = learning_rate_at(done / total, config)
-                seed = tf.constant([epoch, number], tf.int32) + config.seed * 7919
-                loss, pairs = step(tokens, documents, valid, tf.constant(learning_rate, tf.float32), seed)
-                loss_sum += loss
-                pair_sum += pairs
-                done += raw * worker[1]
-                epoch_words += raw
-                if verbose and number % 20 == 0:
-                    rate = epoch_words / max(time.perf_counter() - epoch_start, 1e-9)
-                    print(f"\repoch {epoch + 1}/{config.epochs}  {epoch_words:,} words  {rate:,.0f} words/s  "
-                          f"lr {learning_rate:.5f}", end="", flush=True)
-            seconds = time.perf_counter() - epoch_start
-            record = {"epoch": epoch + 1, "loss": float(loss_sum / tf.maximum(pair_sum, 1.0)),
-                      "words_per_second": epoch_words * worker[1] / seconds, "seconds": seconds}
+            record, words = self._run_epoch(step, epoch, worker, done, verbose)
+            done += words
             self.history.append(record)
             if verbose:
                 print(f"\repoch {record['epoch']}/{config.epochs}  loss {record['loss']:.4f}  "
-                      f"{record['words_per_second']:,.0f} words/s  {seconds:.1f} s" + " " * 20, flush=True)
+                      f"{record['words_per_second']:,.0f} words/s  {record['seconds']:.1f} s" + " " * 20, flush=True)
             if writer is not None:
                 with writer.as_default(step=epoch + 1):
                     tf.summary.scalar("loss", record["loss"])

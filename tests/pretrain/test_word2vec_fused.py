@@ -1,0 +1,67 @@
+"""Training on the fused op: vectors as good as the TensorFlow step's, and the fallback when it cannot build."""
+
+import json
+import os
+import shutil
+import warnings
+
+import numpy as np
+import pytest
+from gensim.test.utils import datapath
+
+import cli
+from pretrain import word2vec_kernel
+from pretrain.corpus import read_documents
+from pretrain.word2vec import Word2VecConfig, Word2VecTrainer
+from pretrain.word_corpus import EncodedCorpus
+
+
+def wordsim_and_neighbours(trainer):
+    vectors = trainer.train(verbose=False)
+    keyed = vectors.keyed_vectors()
+    _, spearman, _ = keyed.evaluate_word_pairs(datapath("wordsim353.tsv"))
+    neighbours = [word for word, _ in keyed.most_similar("attacks", topn=50)]
+    return spearman.statistic, neighbours
+
+
+@pytest.mark.skipif(shutil.which("g++") is None, reason="the op is built with g++")
+@pytest.mark.parametrize("architecture", ["skipgram", "cbow"])
+def test_fused_vectors_as_good_as_tensorflow_step_on_lee_corpus(lee_corpus_path, tmp_path, architecture):
+    corpus = EncodedCorpus.build(read_documents(lee_corpus_path), str(tmp_path))
+    results = {}
+    for fused in (True, False):
+        config = Word2VecConfig(architecture=architecture, min_count=2, epochs=10, batch_tokens=512, seed=3,
+                                fused_kernel=fused)
+        trainer = Word2VecTrainer(config, corpus)
+        results[fused] = wordsim_and_neighbours(trainer)
+        assert trainer.training_path.startswith("fused kernel") == fused
+    assert "bombings" in results[True][1]
+    assert results[True][0] >= results[False][0] - 0.05, results
+
+
+def test_failed_build_warns_once_and_trains_on_tensorflow_step(tmp_path, monkeypatch):
+    monkeypatch.setenv(word2vec_kernel.CACHE_ENVIRONMENT_VARIABLE, str(tmp_path / "cache"))
+    monkeypatch.setenv("PATH", str(tmp_path))  # no g++
+    word2vec_kernel.load_word2vec_kernel.cache_clear()
+    try:
+        corpus = EncodedCorpus.build([["a b c d e f g h a b c"]] * 20, str(tmp_path / "corpus"))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            for _ in range(2):
+                trainer = Word2VecTrainer(Word2VecConfig(dim=4, min_count=1, epochs=1, sample=0), corpus)
+                vectors = trainer.train(verbose=False)
+        messages = [str(w.message) for w in caught if "fused word2vec kernel" in str(w.message)]
+        assert len(messages) == 1 and "g++ not found" in messages[0]
+        assert trainer.training_path == "TensorFlow step"
+        assert np.isfinite(vectors.vectors).all()
+    finally:
+        word2vec_kernel.load_word2vec_kernel.cache_clear()
+
+
+def test_command_without_fused_kernel_says_so_and_records_it(lee_corpus_path, tmp_path, capsys):
+    output = str(tmp_path / "run")
+    arguments = ["word2vec", "--corpus", lee_corpus_path, "--output", output, "--dim", "8", "--epochs", "1"]
+    assert cli.main(arguments + ["--no-fused-kernel"]) == 0
+    assert "TensorFlow step (the fused kernel is switched off" in capsys.readouterr().out
+    with open(os.path.join(output, "config.json"), encoding="utf-8") as file:
+        assert json.load(file)["fused_kernel"] is False
