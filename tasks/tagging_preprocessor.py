@@ -3,10 +3,10 @@
 import tensorflow as tf
 import tensorflow_text as tf_text
 
-from pretrain.tokenizer import WordPieceTokenizer
+from tasks.wordpiece_preprocessor import WordPiecePreprocessor
 
 
-class TaggingPreprocessor(tf.Module):
+class TaggingPreprocessor(WordPiecePreprocessor):
     """Tokenizes each word into WordPiece pieces and labels the first piece.
 
     A sentence of words [w1, w2] with tags [t1, t2] becomes
@@ -28,7 +28,7 @@ class TaggingPreprocessor(tf.Module):
         int32 [B, T] first-piece mask; with `tags`, also `labels` int32 [B, T].
 
     Example:
-    >>> from pretrain.tokenizer import SPECIAL_TOKENS
+    >>> from pretrain.tokenizer import SPECIAL_TOKENS, WordPieceTokenizer
     >>> tokenizer = WordPieceTokenizer(list(SPECIAL_TOKENS) + ["new", "york", "##er"])
     >>> inputs, first, labels = TaggingPreprocessor(tokenizer, 6)([["new", "yorker"]], [[1, 2]])
     >>> inputs["token_ids"].numpy().tolist(), labels.numpy().tolist()
@@ -36,13 +36,7 @@ class TaggingPreprocessor(tf.Module):
     """
 
     def __init__(self, tokenizer, seq_length=128, name="tagging_preprocessor"):
-        super().__init__(name=name)
-        if seq_length < 3:
-            raise ValueError(f"seq_length={seq_length}: use 3 or more.")
-        self.tokenizer = tokenizer
-        self.seq_length = seq_length
-        self.cls_id = tokenizer.token_to_id("[CLS]")
-        self.sep_id = tokenizer.token_to_id("[SEP]")
+        super().__init__(tokenizer, seq_length, name=name)
         self.unk_id = tokenizer.token_to_id("[UNK]")
 
     def __call__(self, words, tags=None):
@@ -79,21 +73,6 @@ class TaggingPreprocessor(tf.Module):
         zeros = tf.zeros_like(values[:, :1])
         padded, _ = tf_text.pad_model_inputs(tf.concat([zeros, values, zeros], axis=1), self.seq_length)
         return tf.cast(padded, tf.int32)
-
-    def get_config(self):
-        return {
-            "vocabulary": list(self.tokenizer.vocabulary),
-            "lowercase": self.tokenizer.lowercase,
-            "strip_accents": self.tokenizer.strip_accents,
-            "seq_length": self.seq_length,
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        tokenizer = WordPieceTokenizer(
-            config["vocabulary"], lowercase=config["lowercase"], strip_accents=config["strip_accents"]
-        )
-        return cls(tokenizer, seq_length=config["seq_length"])
 
 
 def _fill_empty(pieces, empty, fill_id):

@@ -3,10 +3,10 @@
 import tensorflow as tf
 import tensorflow_text as tf_text
 
-from pretrain.tokenizer import WordPieceTokenizer
+from tasks.wordpiece_preprocessor import WordPiecePreprocessor
 
 
-class TextPreprocessor(tf.Module):
+class TextPreprocessor(WordPiecePreprocessor):
     """Packs raw strings, or pairs of strings, into fixed-length BERT inputs.
 
     Every step is a TensorFlow or tf-text op (WordPiece tokenization,
@@ -40,16 +40,7 @@ class TextPreprocessor(tf.Module):
     """
 
     def __init__(self, tokenizer, seq_length=128, name="text_preprocessor"):
-        super().__init__(name=name)
-        if seq_length < 3:
-            raise ValueError(
-                f"seq_length={seq_length}: needs room for [CLS], [SEP] and at "
-                "least one token; use 3 or more."
-            )
-        self.tokenizer = tokenizer
-        self.seq_length = seq_length
-        self.cls_id = tokenizer.token_to_id("[CLS]")
-        self.sep_id = tokenizer.token_to_id("[SEP]")
+        super().__init__(tokenizer, seq_length, name=name)
 
     def __call__(self, texts, pairs=None):
         segments = [self._pieces(texts)]
@@ -67,22 +58,6 @@ class TextPreprocessor(tf.Module):
             "segment_ids": tf.cast(segment_ids, tf.int32),
             "padding_mask": tf.cast(padding_mask, tf.int32),
         }
-
-    def get_config(self):
-        """Everything needed to rebuild it: vocabulary list, tokenizer options, length."""
-        return {
-            "vocabulary": list(self.tokenizer.vocabulary),
-            "lowercase": self.tokenizer.lowercase,
-            "strip_accents": self.tokenizer.strip_accents,
-            "seq_length": self.seq_length,
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        tokenizer = WordPieceTokenizer(
-            config["vocabulary"], lowercase=config["lowercase"], strip_accents=config["strip_accents"]
-        )
-        return cls(tokenizer, seq_length=config["seq_length"])
 
     def _pieces(self, strings):
         pieces = self.tokenizer.tokenize_flat(tf.convert_to_tensor(strings, tf.string))
