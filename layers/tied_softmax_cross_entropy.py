@@ -158,10 +158,12 @@ def _softmax_part(rows, labels, scale, embeddings, bias):
     label_logits = ops.take_along_axis(logits, labels[:, None], axis=1)[:, 0]
     loss = ops.sum(scale * (ops.log(normaliser) + row_max[:, 0] - label_logits))
     accuracy = ops.sum(scale * ops.cast(label_logits >= row_max[:, 0], "float32"))
-    softmax_gradient = exponentials * (scale / normaliser)[:, None]  # (C, V)
-    rows_gradient = ops.matmul(softmax_gradient, embeddings)  # (C, H)
-    embeddings_gradient = ops.matmul(ops.transpose(softmax_gradient), rows)  # (V, H)
-    bias_gradient = None if bias is None else ops.sum(softmax_gradient, axis=0)
+    # The softmax gradient is `diag(row_scale) @ exponentials`; the diagonal is
+    # applied to the `[C, H]` operands and results, not to the `[C, V]` matrix.
+    row_scale = scale / normaliser  # (C,)
+    rows_gradient = row_scale[:, None] * ops.matmul(exponentials, embeddings)  # (C, H)
+    embeddings_gradient = ops.matmul(ops.transpose(exponentials), row_scale[:, None] * rows)  # (V, H)
+    bias_gradient = None if bias is None else ops.matmul(row_scale[None, :], exponentials)[0]  # (V,)
     return loss, accuracy, rows_gradient, embeddings_gradient, bias_gradient
 
 
