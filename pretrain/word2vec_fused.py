@@ -4,15 +4,16 @@ The op (`kernels/word2vec_kernels.cc`, built by `word2vec_kernel.py`) runs
 word2vec.c/gensim's sequential SGD over the batch's centre words: dynamic
 window, the centre (CBOW: the mean of its context) against the target and
 `negative` unigram^0.75 draws, each update applied at once to the two tables in
-place, with the batch cut into one contiguous slice per CPU worker thread
-(TensorFlow's intra-op pool: one per core unless
+place, with the batch cut into contiguous slices of centres, eight per CPU
+worker thread (TensorFlow's intra-op pool: one per core unless
 `tf.config.threading.set_intra_op_parallelism_threads` says otherwise), the
-slices updating shared rows without locks (Hogwild). One call per batch with a slice per core measured as fast as
-gensim-style concurrent calls of one slice each (docs/embeddings.md) and needs
-no Python threads. Batches, learning-rate decay, per-epoch loss and logging
-stay the trainer's. It covers negative sampling on one replica; for hierarchical softmax,
-fastText subword rows or several replicas, `unfused_reason` names what is not
-covered and the trainer keeps its TensorFlow step.
+slices updating shared rows without locks (Hogwild). One call per batch
+measured as fast as gensim-style concurrent calls of one slice each
+(docs/embeddings.md) and needs no Python threads. Batches, learning-rate
+decay, per-epoch loss and logging stay the trainer's. It covers negative
+sampling on one replica; for hierarchical softmax, fastText subword rows or
+several replicas, `unfused_reason` names what is not covered and the trainer
+keeps its TensorFlow step.
 """
 
 import tensorflow as tf
