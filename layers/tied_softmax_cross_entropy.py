@@ -152,18 +152,19 @@ def _softmax_part(rows, labels, scale, embeddings, bias):
     logits = ops.matmul(rows, ops.transpose(embeddings))  # (C, V)
     if bias is not None:
         logits = logits + bias
-    row_max = ops.max(logits, axis=1, keepdims=True)  # (C, 1)
-    exponentials = ops.exp(logits - row_max)
-    normaliser = ops.sum(exponentials, axis=1)  # (C,)
+    row_max = ops.max(logits, axis=1)  # (C,)
+    probabilities = ops.softmax(logits, axis=1)  # (C, V), one fused kernel
+    # The largest probability is exp(0) / sum(exp(logits - row_max)) >= 1 / V,
+    # so its log gives the log-sum-exp without underflow.
+    log_normaliser = row_max - ops.log(ops.max(probabilities, axis=1))  # (C,)
     label_logits = ops.take_along_axis(logits, labels[:, None], axis=1)[:, 0]
-    loss = ops.sum(scale * (ops.log(normaliser) + row_max[:, 0] - label_logits))
-    accuracy = ops.sum(scale * ops.cast(label_logits >= row_max[:, 0], "float32"))
-    # The softmax gradient is `diag(row_scale) @ exponentials`; the diagonal is
+    loss = ops.sum(scale * (log_normaliser - label_logits))
+    accuracy = ops.sum(scale * ops.cast(label_logits >= row_max, "float32"))
+    # The softmax gradient is `diag(scale) @ probabilities`; the diagonal is
     # applied to the `[C, H]` operands and results, not to the `[C, V]` matrix.
-    row_scale = scale / normaliser  # (C,)
-    rows_gradient = row_scale[:, None] * ops.matmul(exponentials, embeddings)  # (C, H)
-    embeddings_gradient = ops.matmul(ops.transpose(exponentials), row_scale[:, None] * rows)  # (V, H)
-    bias_gradient = None if bias is None else ops.matmul(row_scale[None, :], exponentials)[0]  # (V,)
+    rows_gradient = scale[:, None] * ops.matmul(probabilities, embeddings)  # (C, H)
+    embeddings_gradient = ops.matmul(ops.transpose(probabilities), scale[:, None] * rows)  # (V, H)
+    bias_gradient = None if bias is None else ops.matmul(scale[None, :], probabilities)[0]  # (V,)
     return loss, accuracy, rows_gradient, embeddings_gradient, bias_gradient
 
 

@@ -97,3 +97,12 @@ def test_bias_is_added_to_the_logits_and_gets_its_gradient(chunk_size):
 
     for actual, expected in zip(gradients(fused), gradients(plain)):
         np.testing.assert_allclose(actual, expected, atol=1e-5)
+
+
+def test_stable_when_logits_span_hundreds():
+    hidden = 300.0 * HIDDEN  # logits far beyond exp's float32 range
+    expected = loss_and_gradients(plain_loss, hidden, EMBEDDINGS, LABELS, WEIGHTS)
+    actual = loss_and_gradients(tied_softmax_cross_entropy, hidden, EMBEDDINGS, LABELS, WEIGHTS)
+    np.testing.assert_allclose(actual[0], expected[0], rtol=1e-5)
+    np.testing.assert_allclose(actual[1], expected[1], atol=1e-5)
+    np.testing.assert_allclose(actual[2], expected[2], atol=1e-4)
