@@ -51,7 +51,7 @@ from pretrain.errors import UsageError
 from pretrain.huffman import huffman_paths
 from pretrain.lockstep import lockstep
 from pretrain.training import worker_shard
-from pretrain.word2vec_fused import fused_step, unfused_reason
+from pretrain.word2vec_fused import CALLS_IN_FLIGHT, fused_step, run_steps, unfused_reason
 from pretrain.word_vectors import WordVectors
 from pretrain.word_vocabulary import WordVocabulary
 
@@ -394,15 +394,18 @@ class Word2VecTrainer:
         return tf.IndexedSlices(summed, unique_rows)
 
     def _make_step(self, verbose):
-        """The fused op's step where it applies, else the TensorFlow step; sets `training_path` and `batch_tokens`."""
+        """The fused op's step where it applies, else the TensorFlow step; sets `training_path`, `batch_tokens`
+        and `calls_in_flight`."""
         reason = unfused_reason(self.config, self.subword_rows.shape[1], self.strategy)
         step = fused_step(self) if reason is None else None
         if step is not None:
             self.training_path = "fused kernel"
             self.batch_tokens = self.config.batch_tokens or FUSED_BATCH_TOKENS
+            self.calls_in_flight = CALLS_IN_FLIGHT
             return step
         self.training_path = "TensorFlow step"
         self.batch_tokens = self.config.batch_tokens or TENSORFLOW_BATCH_TOKENS
+        self.calls_in_flight = 1  # its variable updates are not safe to interleave
         if verbose and reason is not None:
             print(f"word2vec: TensorFlow step (the fused kernel {reason})", flush=True)
         return self._make_tensorflow_step()
@@ -496,9 +499,8 @@ class Word2VecTrainer:
         """Train one epoch; returns its history record and the words it covered."""
         epoch_start, epoch_words = time.perf_counter(), 0
         loss_sum, pair_sum = tf.zeros([]), tf.zeros([])
-        arguments = self._step_arguments(epoch, worker, words_before)
-        for number, (step_arguments, raw) in enumerate(arguments):
-            loss, pairs = step(*step_arguments)
+        steps = run_steps(step, self._step_arguments(epoch, worker, words_before), self.calls_in_flight)
+        for number, ((loss, pairs), (step_arguments, raw)) in enumerate(steps):
             loss_sum += loss
             pair_sum += pairs
             epoch_words += raw

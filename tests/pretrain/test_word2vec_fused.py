@@ -3,6 +3,7 @@
 import json
 import os
 import shutil
+import time
 import warnings
 
 import numpy as np
@@ -13,6 +14,7 @@ import cli
 from pretrain import word2vec_kernel
 from pretrain.corpus import read_documents
 from pretrain.word2vec import Word2VecConfig, Word2VecTrainer
+from pretrain.word2vec_fused import run_steps
 from pretrain.word_corpus import EncodedCorpus
 
 
@@ -67,3 +69,20 @@ def test_command_without_fused_kernel_says_so_and_records_it(lee_corpus_path, tm
     assert "TensorFlow step (the fused kernel is switched off" in capsys.readouterr().out
     with open(os.path.join(output, "config.json"), encoding="utf-8") as file:
         assert json.load(file)["fused_kernel"] is False
+
+
+@pytest.mark.parametrize("in_flight", [1, 2, 3])
+def test_run_steps_keeps_order_and_overlaps_calls(in_flight):
+    running, most = [0], [0]
+
+    def step(value):
+        running[0] += 1
+        most[0] = max(most[0], running[0])
+        time.sleep(0.02)
+        running[0] -= 1
+        return value * 10
+
+    results = list(run_steps(step, [((n,), f"batch {n}") for n in range(7)], in_flight))
+    assert [result for result, _ in results] == [n * 10 for n in range(7)]
+    assert [extra for _, (_, extra) in results] == [f"batch {n}" for n in range(7)]
+    assert most[0] == in_flight
