@@ -11,11 +11,11 @@ slices updating shared rows without locks (Hogwild). `run_steps` keeps two
 calls in flight on their own batches, as gensim's worker threads run their own
 jobs, so a call's last slices overlap the next call's first instead of leaving
 cores idle at the end of each call (measured 1.3-1.6x the words/s of one call
-at a time, docs/embeddings.md). Batches, learning-rate
-decay, per-epoch loss and logging stay the trainer's. It covers negative
-sampling on one replica; for hierarchical softmax, fastText subword rows or
-several replicas, `unfused_reason` names what is not covered and the trainer
-keeps its TensorFlow step.
+at a time, docs/embeddings.md). Batches, learning-rate decay, per-epoch loss
+and logging stay the trainer's. It covers negative sampling on one replica;
+for hierarchical softmax, fastText subword rows or several replicas,
+`unfused_reason` names what is not covered and the trainer keeps its
+TensorFlow step.
 """
 
 import collections

@@ -22,7 +22,7 @@ def wordsim_and_neighbours(trainer):
     vectors = trainer.train(verbose=False)
     keyed = vectors.keyed_vectors()
     _, spearman, _ = keyed.evaluate_word_pairs(datapath("wordsim353.tsv"))
-    # 'bombings' ranks 30-70th among 'attacks'' neighbours over seeds on either path (gensim's skip-gram
+    # 'bombings' ranks 30-70th among the neighbours of 'attacks' over seeds on the fused op (gensim's skip-gram
     # with these settings: not in its top 200); a random table would put it in the top 100 2% of the time.
     neighbours = [word for word, _ in keyed.most_similar("attacks", topn=100)]
     return spearman.statistic, neighbours
