@@ -6,7 +6,8 @@ min_count 5, sample 1e-3, 5 epochs, lr 0.025 -> 1e-4) on the same tokens,
 then our GloVe, and prints training words/s (vocabulary building excluded for
 both; our figure includes tracing the step), the ratio to gensim,
 WordSim-353 Spearman and analogy accuracy. The machine may be shared, so
-each pair runs `--repeats` times alternating gensim and ours, and the process
+each pair runs `--repeats` times alternating gensim and ours (run r with seed r
+for both: on 400k words a score depends on the seed), and the process
 CPU seconds (all threads) are printed beside the wall-clock seconds: words per
 CPU-second compares the work each does, whatever else the cores are running.
 The last rows per architecture are medians of the ratios and means of the scores.
@@ -45,8 +46,8 @@ def cpu_seconds():
     return usage.ru_utime + usage.ru_stime
 
 
-def gensim_word2vec(sentences, architecture, epochs):
-    model = Word2Vec(sg=int(architecture == "skipgram"), workers=os.cpu_count(), epochs=epochs, seed=1)
+def gensim_word2vec(sentences, architecture, epochs, seed):
+    model = Word2Vec(sg=int(architecture == "skipgram"), workers=os.cpu_count(), epochs=epochs, seed=seed)
     model.build_vocab(sentences)
     start, cpu_start = time.perf_counter(), cpu_seconds()
     model.train(sentences, total_examples=len(sentences), epochs=epochs)
@@ -55,8 +56,8 @@ def gensim_word2vec(sentences, architecture, epochs):
     return WordVectors(list(model.wv.index_to_key), model.wv.vectors), words, seconds, cpu
 
 
-def ours_word2vec(corpus, architecture, epochs):
-    trainer = Word2VecTrainer(Word2VecConfig(architecture=architecture, epochs=epochs), corpus)
+def ours_word2vec(corpus, architecture, epochs, seed):
+    trainer = Word2VecTrainer(Word2VecConfig(architecture=architecture, epochs=epochs, seed=seed), corpus)
     cpu_start = cpu_seconds()
     vectors = trainer.train(verbose=False)
     return vectors, corpus.num_tokens * epochs, trainer.seconds, cpu_seconds() - cpu_start
@@ -68,11 +69,12 @@ def print_row(name, seconds, cpu, rate, ratio, cpu_ratio, wordsim, analogy):
 
 
 def compare_word2vec(corpus, sentences, architecture, epochs, repeats):
-    """Alternate gensim and ours `repeats` times; print each run, then medians of ratios and means of scores."""
+    """Alternate gensim and ours `repeats` times, run r with seed r for both (so the mean scores average over
+    seeds); print each run, then medians of ratios and means of scores."""
     runs = {"gensim": [], "ours": []}
-    for _ in range(repeats):
-        for name, run in (("gensim", lambda: gensim_word2vec(sentences, architecture, epochs)),
-                          ("ours", lambda: ours_word2vec(corpus, architecture, epochs))):
+    for seed in range(1, repeats + 1):
+        for name, run in (("gensim", lambda: gensim_word2vec(sentences, architecture, epochs, seed)),
+                          ("ours", lambda: ours_word2vec(corpus, architecture, epochs, seed))):
             vectors, words, seconds, cpu = run()
             scores = evaluate(vectors)
             runs[name].append((words / seconds, words / cpu, scores["wordsim353_spearman"], scores["analogy_accuracy"]))
