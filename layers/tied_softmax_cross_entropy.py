@@ -19,8 +19,9 @@ def tied_softmax_cross_entropy(
     gradients by the incoming scalar gradient, so a training step does three
     vocabulary-sized matmuls (logits, hidden gradient, embedding gradient) and
     no separate softmax-cross-entropy op. With `bias` (BERT's masked-LM output
-    bias) the logits get it added and it gets its gradient in the same pass. The same pass can count how often
-    the label has the highest logit (`return_accuracy`), at no extra matmul.
+    bias) the logits get it added and it gets its gradient in the same pass.
+    The same pass can count how often the label has the highest logit
+    (`return_accuracy`), at no extra matmul.
 
     Args:
         hidden: float tensor `[..., hidden_dim]` (e.g. GPT `sequence_output`).
