@@ -10,12 +10,18 @@ temporary name and renamed into place. If g++ is missing or the build fails,
 `load_word2vec_kernel()` warns once with the compiler's first error line and
 returns None, and the trainer keeps its TensorFlow path.
 
-Example:
+Example (three words, one skip-gram pair each way, one negative draw):
 
->>> kernels = load_word2vec_kernel()  # doctest: +SKIP
+>>> import numpy as np
+>>> kernels = load_word2vec_kernel()
+>>> input_table = tf.Variable(np.full((3, 4), 0.1, np.float32))
+>>> output_table = tf.Variable(np.zeros((3, 4), np.float32))
 >>> loss, pairs = kernels.word2vec_train_batch(
-...     input_table.handle, output_table.handle, tokens, documents, valid, negative_cumulative,
-...     learning_rate, seed, window=5, negative=5, skipgram=False)  # doctest: +SKIP
+...     input_table.handle, output_table.handle, tokens=[0, 1], documents=[0, 0], valid=[True, True],
+...     negative_cumulative=np.array([1, 2, 3], np.int64), learning_rate=0.025, seed=np.int64(1),
+...     window=1, negative=1, skipgram=True, num_slices=1)
+>>> float(pairs), bool(np.abs(output_table.numpy()).sum() > 0)
+(2.0, True)
 """
 
 import fcntl
