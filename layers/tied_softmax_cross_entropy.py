@@ -64,58 +64,32 @@ def tied_softmax_cross_entropy(
         weights = ops.ones_like(flat_labels, dtype="float32")
     else:
         weights = ops.reshape(ops.cast(sample_weight, "float32"), (-1,))  # (N,)
-    if bias is None:
-        loss_and_accuracy = _fused_loss(rows, embeddings, flat_labels, weights, int(chunk_size))
-    else:
+    if bias is not None:
         bias = ops.cast(ops.convert_to_tensor(bias), "float32")
-        loss_and_accuracy = _fused_loss_with_bias(rows, embeddings, bias, flat_labels, weights, int(chunk_size))
+    loss_and_accuracy = _fused_loss(rows, embeddings, bias, flat_labels, weights, int(chunk_size))
     if return_accuracy:
         return loss_and_accuracy[0], loss_and_accuracy[1]
     return loss_and_accuracy[0]
 
 
-def _fused_loss(rows, embeddings, labels, weights, chunk_size):
-    """`[loss, accuracy]` with a custom gradient (the accuracy gets none)."""
+def _fused_loss(rows, embeddings, bias, labels, weights, chunk_size):
+    """`[loss, accuracy]` with a custom gradient for rows, embeddings and bias (if any); the accuracy gets none."""
+    differentiable = (rows, embeddings) if bias is None else (rows, embeddings, bias)
 
     @ops.custom_gradient
-    def loss_and_gradient(rows, embeddings):
-        loss, accuracy, rows_gradient, embeddings_gradient, _ = _loss_and_gradients(
-            rows, embeddings, None, labels, weights, chunk_size
-        )
+    def loss_and_gradient(*variables):
+        rows, embeddings, bias = (variables + (None,))[:3]
+        loss, accuracy, *gradients = _loss_and_gradients(rows, embeddings, bias, labels, weights, chunk_size)
+        gradients = gradients[: len(variables)]  # no bias gradient without a bias
 
         def gradient(*args, upstream=None):
             if upstream is None:
                 (upstream,) = args
-            loss_upstream = upstream[0]
-            return loss_upstream * rows_gradient, loss_upstream * embeddings_gradient
+            return tuple(upstream[0] * variable_gradient for variable_gradient in gradients)
 
         return ops.stack([loss, accuracy]), gradient
 
-    return loss_and_gradient(rows, embeddings)
-
-
-def _fused_loss_with_bias(rows, embeddings, bias, labels, weights, chunk_size):
-    """`_fused_loss` with a `[vocabulary_size]` bias added to the logits."""
-
-    @ops.custom_gradient
-    def loss_and_gradient(rows, embeddings, bias):
-        loss, accuracy, rows_gradient, embeddings_gradient, bias_gradient = _loss_and_gradients(
-            rows, embeddings, bias, labels, weights, chunk_size
-        )
-
-        def gradient(*args, upstream=None):
-            if upstream is None:
-                (upstream,) = args
-            loss_upstream = upstream[0]
-            return (
-                loss_upstream * rows_gradient,
-                loss_upstream * embeddings_gradient,
-                loss_upstream * bias_gradient,
-            )
-
-        return ops.stack([loss, accuracy]), gradient
-
-    return loss_and_gradient(rows, embeddings, bias)
+    return loss_and_gradient(*differentiable)
 
 
 def _loss_and_gradients(rows, embeddings, bias, labels, weights, chunk_size):
