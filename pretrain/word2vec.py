@@ -39,6 +39,7 @@ Example (tiny; see `docs/embeddings.md` for real corpora):
 """
 
 import dataclasses
+import functools
 import json
 import queue
 import threading
@@ -196,14 +197,10 @@ class Word2VecTrainer:
 
     def _build_sampling(self):
         config = self.config
-        # word2vec's unigram table: word i fills a share of the slots proportional to count^0.75,
-        # so a draw is one uniform integer and one gather (a binary search does not vectorise in XLA).
         cdf = np.cumsum(self.vocabulary.negative_distribution(config.ns_exponent), dtype=np.float64)
-        slots = (np.arange(NEGATIVE_TABLE_SIZE) + 0.5) / NEGATIVE_TABLE_SIZE
-        table = np.minimum(np.searchsorted(cdf / cdf[-1], slots), len(cdf) - 1)
-        self.negative_table_ids = tf.constant(table.astype(np.int32))
+        self.negative_cdf = cdf / cdf[-1]  # (V,), the unigram^0.75 distribution's cumulative sum
         # gensim's cum_table for the fused op's binary-search draws: cache-resident where the table is not.
-        self.negative_cumulative = tf.constant(np.round(cdf / cdf[-1] * NEGATIVE_DOMAIN).astype(np.int64))
+        self.negative_cumulative = tf.constant(np.round(self.negative_cdf * NEGATIVE_DOMAIN).astype(np.int64))
         if config.hierarchical_softmax:
             points, codes, mask = huffman_paths(self.vocabulary.counts)
             self.tree_points = tf.constant(points)
@@ -409,6 +406,19 @@ class Word2VecTrainer:
         if verbose and reason is not None:
             print(f"word2vec: TensorFlow step (the fused kernel {reason})", flush=True)
         return self._make_tensorflow_step()
+
+    @functools.cached_property
+    def negative_table_ids(self):
+        """word2vec's unigram table, built at the TensorFlow step's first draw (the fused op never uses it).
+
+        Word i fills a share of the slots proportional to count^0.75, so a draw
+        is one uniform integer and one gather (a binary search does not
+        vectorise in XLA).
+        """
+        slots = (np.arange(NEGATIVE_TABLE_SIZE) + 0.5) / NEGATIVE_TABLE_SIZE
+        table = np.minimum(np.searchsorted(self.negative_cdf, slots), len(self.negative_cdf) - 1)
+        with tf.init_scope():  # an eager constant, reusable by every traced step
+            return tf.constant(table.astype(np.int32))
 
     def _make_tensorflow_step(self):
         # No autograph: the step has no tensor-dependent Python control flow, and converting it
