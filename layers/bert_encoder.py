@@ -169,17 +169,10 @@ class BertEncoder(Backbone):
         self.layer_norm_epsilon = layer_norm_epsilon
 
     def call(self, inputs, training=None, mask=None, output_positions=None):
+        if output_positions is not None:
+            return self.call_with_attention_mask(inputs, None, output_positions=output_positions, training=training)
         check_backbone_inputs(inputs, INPUT_NAMES, self.max_sequence_length)
-        if output_positions is None:
-            return super().call(inputs, training=training, mask=mask)
-        return encode(
-            self.embeddings_layer,
-            self.transformer_layers,
-            self.pooled_dense,
-            inputs,
-            output_positions=output_positions,
-            training=training,
-        )
+        return super().call(inputs, training=training, mask=mask)
 
     def compute_output_spec(self, inputs, training=None, mask=None, output_positions=None):
         outputs = super().compute_output_spec(inputs, training=training, mask=mask)
@@ -208,7 +201,7 @@ class BertEncoder(Backbone):
 
         `attention_mask` is `[batch, query, key]`, True where a query may see a
         key (e.g. from `UnilmAttentionMask`: bidirectional, left-to-right or
-        seq2seq); it is combined with `inputs["padding_mask"]`. Without it,
+        seq2seq); it is combined with `inputs["padding_mask"]`. With None,
         this is exactly `encoder(inputs)`. With `output_positions` `[batch, P]`
         the last block runs only at [CLS] and those rows, as in
         `call_at_positions`.
