@@ -117,6 +117,7 @@ def _first_leaf(x):
         return None
     return x
 
+
 def _first(data):
     return data if isinstance(data, tf.data.Dataset) else data[0]
 
