@@ -84,6 +84,12 @@ def add_arguments(parser, model):
         "--vocab-size", type=_positive_int,
         help=f"size of the vocabulary trained when --vocab is absent (default {tokenizer.vocabulary_size})",
     )
+    vocab.add_argument(
+        "--init-from", metavar="DIR",
+        help="continued (domain- or task-adaptive) pretraining: start from the weights, heads "
+        "included, of the pretrain run in DIR and keep its vocabulary, tokenizer options and "
+        "backbone size; the optimizer and its schedule start afresh",
+    )
     parser.add_argument(
         "--cased", action="store_true",
         help="keep case and accents (default: lower-case and strip accents, BERT uncased)",
@@ -197,6 +203,7 @@ def config_from_args(args, model):
             eval_batches=args.eval_batches,
             strategy=args.strategy,
             seed=args.seed,
+            init_from=os.path.abspath(args.init_from) if args.init_from else None,
         )
     )
     tokenizer = config.tokenizer.replace(
@@ -206,6 +213,9 @@ def config_from_args(args, model):
             strip_accents=False if args.cased else None,
         )
     )
+    if args.init_from and (args.preset or args.cased):
+        option = "--preset" if args.preset else "--cased"
+        raise UsageError(f"{option} cannot change a model that --init-from {args.init_from} continues; drop {option}")
     changes = dict(data=data, training=training, tokenizer=tokenizer)
     if args.preset is not None and args.preset != config.preset:
         changes.update(preset=args.preset, backbone=None)

@@ -115,6 +115,8 @@ class TrainingConfig(_Replaceable):
     # "default" (one device), "mirrored" (all local devices), "multi-worker" (TF_CONFIG).
     strategy: str = "default"
     seed: int = 0
+    # Continued pretraining: the pretrain output dir whose weights the run starts from (None: random init).
+    init_from: str = None
 
 
 @dataclasses.dataclass(frozen=True)

@@ -26,10 +26,12 @@ import keras
 import tensorflow as tf
 
 from pretrain import training
+from pretrain.continued_pretraining import continued_config, copy_pretrained_weights
 from pretrain.corpus import read_documents
 from pretrain.errors import UsageError
 from pretrain.optimizer import create_optimizer
 from pretrain.pretrain_config import PretrainConfig
+from pretrain.pretrained import load_pretrained
 from pretrain.tokenizer import (
     WordPieceTokenizer,
     load_vocabulary,
@@ -299,6 +301,11 @@ def run_pretraining(config, output_dir, vocab_file=None):
     config = config.replace(
         data=config.data.replace(corpus=tuple(os.path.abspath(p) for p in config.data.corpus))
     ).validated()
+    source = None
+    if config.training.init_from:
+        source = load_pretrained(config.training.init_from)
+        config = continued_config(config, source)
+        vocab_file = source.vocabulary_path
     if vocab_file is not None:
         size = len(load_vocabulary(vocab_file))
         config = config.replace(tokenizer=config.tokenizer.replace(vocabulary_size=size))
@@ -325,6 +332,9 @@ def run_pretraining(config, output_dir, vocab_file=None):
             model = build_model(config, len(tokens))
             checkpointer = training.Checkpointer(model, checkpoint_dir, chief=chief)
             step = checkpointer.restore()
+            if source is not None and step == 0:
+                copied = copy_pretrained_weights(source.model, model)
+                print(f"Starting from {copied} variables of {source.model_dir}", flush=True)
         config = config.replace(backbone=model.backbone.get_config())
         if chief:
             config.save(os.path.join(output_dir, "config.json"))

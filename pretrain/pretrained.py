@@ -2,8 +2,8 @@
 
 `load_pretrained(model_dir)` reads an output directory (contract E) and
 returns a `Pretrained` with the trained backbone (`BertEncoder` or
-`GptDecoder`), the run's `PretrainConfig`, the path of `vocab.txt` and a
-matching `WordPieceTokenizer`. A finished run is loaded from `model.keras`; a
+`GptDecoder`) and the whole pretraining model it sits in, the run's
+`PretrainConfig`, the path of `vocab.txt` and a matching `WordPieceTokenizer`. A finished run is loaded from `model.keras`; a
 run that was interrupted is loaded from its latest checkpoint.
 
 Example (after `pretrain bert --corpus ... --output runs/bert`):
@@ -33,12 +33,15 @@ class Pretrained:
         config: PretrainConfig. The configuration the run was trained with.
         vocabulary_path: str. The run's `vocab.txt`.
         model_dir: str. The output directory it was loaded from.
+        model: keras.Model. The whole pretraining model: the backbone and
+            its pretraining heads (masked-LM, next-sentence or LM head).
     """
 
     backbone: keras.Model
     config: PretrainConfig
     vocabulary_path: str
     model_dir: str
+    model: keras.Model
 
     def tokenizer(self):
         """The `WordPieceTokenizer` the backbone was trained with."""
@@ -66,7 +69,7 @@ def load_pretrained(model_dir):
         model = _load_model(model_path)
     else:
         model = _restore_latest_checkpoint(config, model_dir)
-    return Pretrained(_backbone_of(model), config, vocabulary_path, model_dir)
+    return Pretrained(_backbone_of(model), config, vocabulary_path, model_dir, model)
 
 
 def _load_model(model_path):

@@ -1,0 +1,68 @@
+"""Continued pretraining: a run that starts from the weights of an earlier run (`--init-from DIR`).
+
+Domain- and task-adaptive pretraining (Gururangan et al. 2020, "Don't Stop
+Pretraining") take a model pretrained on general text and train it further,
+with the same objective, on text of the target domain. The new run keeps the
+earlier run's vocabulary, tokenizer options and backbone config (so every id
+and every weight still means the same thing) and copies all of its weights,
+the pretraining heads included; the optimizer, its warmup and decay, the
+data and the objective options are the new run's own.
+
+Example (after `pretrain bert --corpus wiki.xml.bz2 ... --output runs/wiki`):
+
+    pretrain bert --corpus reviews.txt --corpus-format prose --init-from runs/wiki \\
+        --steps 1000 --no-nsp --masking whole-word --output runs/wiki_then_reviews
+"""
+
+from pretrain.errors import UsageError
+
+
+def continued_config(config, source):
+    """`config` with the vocabulary size, tokenizer options, preset and backbone of `source`.
+
+    Args:
+        config: `PretrainConfig` of the new run.
+        source: `pretrain.pretrained.Pretrained`, the run it continues.
+    """
+    init_from = config.training.init_from
+    if source.config.model != config.model:
+        raise UsageError(
+            f"--init-from {init_from} is a {source.config.model} run; continue it with "
+            f"`pretrain {source.config.model}`"
+        )
+    source_tokenizer = source.config.tokenizer
+    tokenizer = config.tokenizer.replace(
+        vocabulary_size=source_tokenizer.vocabulary_size,
+        lowercase=source_tokenizer.lowercase,
+        strip_accents=source_tokenizer.strip_accents,
+    )
+    return config.replace(tokenizer=tokenizer, preset=source.config.preset, backbone=source.config.backbone)
+
+
+def copy_pretrained_weights(source_model, model):
+    """Assigns to every variable of `model` the variable of `source_model` at the same path.
+
+    Every backbone variable must be found with the same shape; a head that the
+    source lacks (e.g. next-sentence prediction added by the new run) keeps
+    its fresh initialisation.
+
+    Returns:
+        int. The number of variables copied.
+    """
+    source = {variable.path: variable for variable in source_model.weights}
+    backbone_paths = {variable.path for variable in model.backbone.weights}
+    copied = 0
+    for variable in model.weights:
+        match = source.get(variable.path)
+        if match is None:
+            if variable.path in backbone_paths:
+                raise UsageError(f"--init-from: the source model has no variable {variable.path}")
+            continue
+        if tuple(match.shape) != tuple(variable.shape):
+            raise UsageError(
+                f"--init-from: {variable.path} has shape {tuple(match.shape)} in the source model, "
+                f"{tuple(variable.shape)} here"
+            )
+        variable.assign(match)
+        copied += 1
+    return copied

@@ -1,0 +1,110 @@
+"""`pretrain bert --init-from DIR`: a run that continues an earlier run's weights on a new corpus."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+from pretrain_run_fixtures import tiny_run_arguments, write_lines_corpus
+
+import cli
+from pretrain.pretrained import load_pretrained
+
+
+@pytest.fixture(scope="module")
+def corpora(tmp_path_factory, lee_corpus_path):
+    folder = tmp_path_factory.mktemp("corpora")
+    general = write_lines_corpus(lee_corpus_path, str(folder / "general.txt"), documents=12)
+    domain = write_lines_corpus(lee_corpus_path, str(folder / "domain.txt"), documents=20)
+    return general, domain
+
+
+@pytest.fixture(scope="module")
+def source_run(tmp_path_factory, corpora):
+    """A run with NSP whose weights moved far from their initialisation (learning rate 1e-2)."""
+    output = str(tmp_path_factory.mktemp("source") / "run")
+    arguments = [*tiny_run_arguments(corpora[0], output), "--learning-rate", "1e-2"]
+    assert cli.main(["bert", *arguments]) == 0
+    return output
+
+
+def _run_arguments(corpus, output, *extra):
+    return [
+        "--corpus", corpus, "--output", output, "--steps", "2", "--batch-size", "4", "--seq-length", "32",
+        "--checkpoint-every", "2", "--eval-batches", "1", "--heldout-every", "4", *extra,
+    ]
+
+
+def _continued_arguments(corpus, output, source, *extra):
+    return _run_arguments(corpus, output, "--init-from", source, *extra)
+
+
+def _weights(model):
+    return {variable.path: np.array(variable) for variable in model.weights}
+
+
+def test_continued_run_starts_from_the_source_weights_and_keeps_its_vocabulary(source_run, corpora, tmp_path):
+    output = str(tmp_path / "continued")
+    # A learning rate of 1e-12 leaves the starting weights in place to within 1e-6.
+    arguments = _continued_arguments(corpora[1], output, source_run, "--learning-rate", "1e-12", "--no-nsp")
+    assert cli.main(["bert", *arguments]) == 0
+
+    vocabulary = open(os.path.join(output, "vocab.txt")).read()
+    assert vocabulary == open(os.path.join(source_run, "vocab.txt")).read()
+    with open(os.path.join(output, "config.json")) as file:
+        config = json.load(file)
+    with open(os.path.join(source_run, "config.json")) as file:
+        source_config = json.load(file)
+    assert config["training"]["init_from"] == os.path.abspath(source_run)
+    assert config["tokenizer"] == source_config["tokenizer"]
+    assert config["backbone"] == source_config["backbone"]
+    assert config["data"]["corpus"] == [os.path.abspath(corpora[1])] and config["data"]["nsp"] is False
+
+    source, continued = load_pretrained(source_run), load_pretrained(output)
+    source_weights, continued_weights = _weights(source.model), _weights(continued.model)
+    assert "nsp_head/dense/kernel" not in continued_weights  # the new run's objective, not the source's
+    assert any(path.startswith("mlm_head/") for path in continued_weights)
+    for path in continued_weights:
+        np.testing.assert_allclose(continued_weights[path], source_weights[path], atol=1e-6, err_msg=path)
+
+
+def test_a_run_from_scratch_differs_from_the_source(source_run, corpora, tmp_path):
+    """The check above can fail: without --init-from the same settings end far from the source."""
+    output = str(tmp_path / "scratch")
+    arguments = _run_arguments(
+        corpora[1], output, "--vocab", os.path.join(source_run, "vocab.txt"), "--learning-rate", "1e-12", "--no-nsp"
+    )
+    assert cli.main(["bert", *arguments]) == 0
+    scratch = _weights(load_pretrained(output).backbone)
+    source = _weights(load_pretrained(source_run).backbone)
+    assert max(np.abs(scratch[path] - source[path]).max() for path in scratch) > 1e-3
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--preset", "mini"], "--preset cannot change a model that --init-from"),
+        (["--cased"], "--cased cannot change a model that --init-from"),
+    ],
+)
+def test_options_that_would_change_the_source_model_are_refused(source_run, corpora, tmp_path, capsys, extra, message):
+    arguments = _continued_arguments(corpora[1], str(tmp_path / "out"), source_run, *extra)
+    assert cli.main(["bert", *arguments]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_a_vocabulary_option_with_init_from_is_refused(source_run, corpora, tmp_path, capsys):
+    arguments = _continued_arguments(corpora[1], str(tmp_path / "out"), source_run, "--vocab-size", "500")
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["bert", *arguments])
+    assert exit_info.value.code == 2
+    assert "not allowed with argument --init-from" in capsys.readouterr().err
+
+
+def test_init_from_a_run_of_another_model_or_no_run_names_the_problem(source_run, corpora, tmp_path, capsys):
+    arguments = _continued_arguments(corpora[1], str(tmp_path / "gpt"), source_run)
+    assert cli.main(["gpt", *arguments]) == 2
+    assert f"--init-from {os.path.abspath(source_run)} is a bert run" in capsys.readouterr().err
+    arguments = _continued_arguments(corpora[1], str(tmp_path / "none"), str(tmp_path))
+    assert cli.main(["bert", *arguments]) == 2
+    assert "is not a pretraining output directory" in capsys.readouterr().err
