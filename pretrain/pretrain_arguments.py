@@ -213,9 +213,9 @@ def config_from_args(args, model):
             strip_accents=False if args.cased else None,
         )
     )
-    if args.init_from and (args.preset or args.cased):
+    if training.init_from and (args.preset or args.cased):
         option = "--preset" if args.preset else "--cased"
-        raise UsageError(f"{option} cannot change a model that --init-from {args.init_from} continues; drop {option}")
+        raise UsageError(f"{option} cannot change a model that --init-from {training.init_from} continues; drop {option}")
     changes = dict(data=data, training=training, tokenizer=tokenizer)
     if args.preset is not None and args.preset != config.preset:
         changes.update(preset=args.preset, backbone=None)

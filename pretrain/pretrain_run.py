@@ -305,6 +305,8 @@ def run_pretraining(config, output_dir, vocab_file=None):
     if config.training.init_from:
         source = load_pretrained(config.training.init_from)
         config = continued_config(config, source)
+        if vocab_file is not None and load_vocabulary(vocab_file) != load_vocabulary(source.vocabulary_path):
+            raise UsageError(f"--vocab {vocab_file} differs from the vocabulary of --init-from {source.model_dir}; drop --vocab")
         vocab_file = source.vocabulary_path
     if vocab_file is not None:
         size = len(load_vocabulary(vocab_file))

@@ -108,3 +108,20 @@ def test_init_from_a_run_of_another_model_or_no_run_names_the_problem(source_run
     arguments = _continued_arguments(corpora[1], str(tmp_path / "none"), str(tmp_path))
     assert cli.main(["bert", *arguments]) == 2
     assert "is not a pretraining output directory" in capsys.readouterr().err
+
+
+def test_a_config_file_with_init_from_refuses_another_vocabulary_or_preset(source_run, tmp_path, capsys):
+    with open(os.path.join(source_run, "config.json")) as file:
+        config = json.load(file)
+    config["training"]["init_from"] = source_run
+    config_path = tmp_path / "config.json"
+    config_path.write_text(json.dumps(config))
+    tokens = open(os.path.join(source_run, "vocab.txt")).read().split("\n")
+    tokens[-2], tokens[-3] = tokens[-3], tokens[-2]  # same size, different ids
+    other_vocab = tmp_path / "vocab.txt"
+    other_vocab.write_text("\n".join(tokens))
+    common = ["bert", "--config", str(config_path), "--output", str(tmp_path / "out")]
+    assert cli.main([*common, "--vocab", str(other_vocab)]) == 2
+    assert "differs from the vocabulary of --init-from" in capsys.readouterr().err
+    assert cli.main([*common, "--preset", "mini"]) == 2
+    assert "--preset cannot change a model that --init-from" in capsys.readouterr().err
