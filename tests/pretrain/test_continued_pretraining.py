@@ -125,3 +125,14 @@ def test_a_config_file_with_init_from_refuses_another_vocabulary_or_preset(sourc
     assert "differs from the vocabulary of --init-from" in capsys.readouterr().err
     assert cli.main([*common, "--preset", "mini"]) == 2
     assert "--preset cannot change a model that --init-from" in capsys.readouterr().err
+
+
+def test_a_gpt_run_continues_from_a_gpt_run(corpora, tmp_path):
+    source = str(tmp_path / "gpt_source")
+    assert cli.main(["gpt", *tiny_run_arguments(corpora[0], source), "--learning-rate", "1e-2"]) == 0
+    output = str(tmp_path / "gpt_continued")
+    assert cli.main(["gpt", *_continued_arguments(corpora[1], output, source, "--learning-rate", "1e-12")]) == 0
+    source_weights, continued_weights = _weights(load_pretrained(source).model), _weights(load_pretrained(output).model)
+    assert continued_weights.keys() == source_weights.keys()
+    for path in continued_weights:
+        np.testing.assert_allclose(continued_weights[path], source_weights[path], atol=1e-6, err_msg=path)
