@@ -17,26 +17,24 @@ Example (after `pretrain bert --corpus wiki.xml.bz2 ... --output runs/wiki`):
 from pretrain.errors import UsageError
 
 
-def continued_config(config, source):
-    """`config` with the vocabulary size, tokenizer options, preset and backbone of `source`.
+def continued_config(config, source_config):
+    """`config` with the vocabulary size, tokenizer options, preset and backbone of `source_config`.
 
     Args:
         config: `PretrainConfig` of the new run.
-        source: `pretrain.pretrained.Pretrained`, the run it continues.
+        source_config: `PretrainConfig` of the run it continues.
     """
-    init_from = config.training.init_from
-    if source.config.model != config.model:
+    if source_config.model != config.model:
         raise UsageError(
-            f"--init-from {init_from} is a {source.config.model} run; continue it with "
-            f"`pretrain {source.config.model}`"
+            f"--init-from {config.training.init_from} is a {source_config.model} run; continue it with "
+            f"`pretrain {source_config.model}`"
         )
-    source_tokenizer = source.config.tokenizer
     tokenizer = config.tokenizer.replace(
-        vocabulary_size=source_tokenizer.vocabulary_size,
-        lowercase=source_tokenizer.lowercase,
-        strip_accents=source_tokenizer.strip_accents,
+        vocabulary_size=source_config.tokenizer.vocabulary_size,
+        lowercase=source_config.tokenizer.lowercase,
+        strip_accents=source_config.tokenizer.strip_accents,
     )
-    return config.replace(tokenizer=tokenizer, preset=source.config.preset, backbone=source.config.backbone)
+    return config.replace(tokenizer=tokenizer, preset=source_config.preset, backbone=source_config.backbone)
 
 
 def copy_pretrained_weights(source_model, model):

@@ -31,7 +31,7 @@ from pretrain.corpus import read_documents
 from pretrain.errors import UsageError
 from pretrain.optimizer import create_optimizer
 from pretrain.pretrain_config import PretrainConfig
-from pretrain.pretrained import load_pretrained
+from pretrain.pretrained import load_pretrained, read_run
 from pretrain.tokenizer import (
     WordPieceTokenizer,
     load_vocabulary,
@@ -301,13 +301,13 @@ def run_pretraining(config, output_dir, vocab_file=None):
     config = config.replace(
         data=config.data.replace(corpus=tuple(os.path.abspath(p) for p in config.data.corpus))
     ).validated()
-    source = None
-    if config.training.init_from:
-        source = load_pretrained(config.training.init_from)
-        config = continued_config(config, source)
-        if vocab_file is not None and load_vocabulary(vocab_file) != load_vocabulary(source.vocabulary_path):
-            raise UsageError(f"--vocab {vocab_file} differs from the vocabulary of --init-from {source.model_dir}; drop --vocab")
-        vocab_file = source.vocabulary_path
+    init_from = config.training.init_from
+    if init_from:
+        source_config, source_vocabulary = read_run(init_from)
+        config = continued_config(config, source_config)
+        if vocab_file is not None and load_vocabulary(vocab_file) != load_vocabulary(source_vocabulary):
+            raise UsageError(f"--vocab {vocab_file} differs from the vocabulary of --init-from {init_from}; drop --vocab")
+        vocab_file = source_vocabulary
     if vocab_file is not None:
         size = len(load_vocabulary(vocab_file))
         config = config.replace(tokenizer=config.tokenizer.replace(vocabulary_size=size))
@@ -315,6 +315,8 @@ def run_pretraining(config, output_dir, vocab_file=None):
     resuming = tf.train.latest_checkpoint(checkpoint_dir) is not None
     if resuming:
         check_resumable(config, output_dir)
+    # A resumed run restores its own checkpoint, so the source model is loaded only for a new run.
+    source_model = load_pretrained(init_from).model if init_from and not resuming else None
     scratch = None if chief else tempfile.mkdtemp(prefix="pretrain-worker-")
     data_dir = os.path.join(scratch or output_dir, "data")
     log_dir = os.path.join(scratch or output_dir, "logs")
@@ -334,9 +336,9 @@ def run_pretraining(config, output_dir, vocab_file=None):
             model = build_model(config, len(tokens))
             checkpointer = training.Checkpointer(model, checkpoint_dir, chief=chief)
             step = checkpointer.restore()
-            if source is not None and step == 0:
-                copied = copy_pretrained_weights(source.model, model)
-                print(f"Starting from {copied} variables of {source.model_dir}", flush=True)
+            if source_model is not None:
+                copied = copy_pretrained_weights(source_model, model)
+                print(f"Starting from {copied} variables of {init_from}", flush=True)
         config = config.replace(backbone=model.backbone.get_config())
         if chief:
             config.save(os.path.join(output_dir, "config.json"))

@@ -3,8 +3,10 @@
 `load_pretrained(model_dir)` reads an output directory (contract E) and
 returns a `Pretrained` with the trained backbone (`BertEncoder` or
 `GptDecoder`) and the whole pretraining model it sits in, the run's
-`PretrainConfig`, the path of `vocab.txt` and a matching `WordPieceTokenizer`. A finished run is loaded from `model.keras`; a
-run that was interrupted is loaded from its latest checkpoint.
+`PretrainConfig`, the path of `vocab.txt` and a matching `WordPieceTokenizer`.
+A finished run is loaded from `model.keras`; a run that was interrupted is
+loaded from its latest checkpoint. `read_run(model_dir)` reads only the config
+and the vocabulary path, without loading the model.
 
 Example (after `pretrain bert --corpus ... --output runs/bert`):
 
@@ -54,6 +56,17 @@ class Pretrained:
 
 def load_pretrained(model_dir):
     """Loads the output directory of a pretraining run (finished or interrupted)."""
+    config, vocabulary_path = read_run(model_dir)
+    model_path = os.path.join(model_dir, "model.keras")
+    if os.path.isfile(model_path):
+        model = _load_model(model_path)
+    else:
+        model = _restore_latest_checkpoint(config, model_dir)
+    return Pretrained(_backbone_of(model), config, vocabulary_path, model_dir, model)
+
+
+def read_run(model_dir):
+    """The `PretrainConfig` and the vocabulary path of a pretraining output directory."""
     config_path = os.path.join(model_dir, "config.json")
     if not os.path.isfile(config_path):
         raise UsageError(
@@ -64,12 +77,7 @@ def load_pretrained(model_dir):
     vocabulary_path = os.path.join(model_dir, config.tokenizer.vocabulary)
     if not os.path.isfile(vocabulary_path):
         raise UsageError(f"{model_dir} has no {config.tokenizer.vocabulary}")
-    model_path = os.path.join(model_dir, "model.keras")
-    if os.path.isfile(model_path):
-        model = _load_model(model_path)
-    else:
-        model = _restore_latest_checkpoint(config, model_dir)
-    return Pretrained(_backbone_of(model), config, vocabulary_path, model_dir, model)
+    return config, vocabulary_path
 
 
 def _load_model(model_path):

@@ -43,7 +43,7 @@ def _weights(model):
     return {variable.path: np.array(variable) for variable in model.weights}
 
 
-def test_continued_run_starts_from_the_source_weights_and_keeps_its_vocabulary(source_run, corpora, tmp_path):
+def test_continued_run_starts_from_the_source_weights_and_keeps_its_vocabulary(source_run, corpora, tmp_path, capsys):
     output = str(tmp_path / "continued")
     # A learning rate of 1e-12 leaves the starting weights in place to within 1e-6.
     arguments = _continued_arguments(corpora[1], output, source_run, "--learning-rate", "1e-12", "--no-nsp")
@@ -66,6 +66,17 @@ def test_continued_run_starts_from_the_source_weights_and_keeps_its_vocabulary(s
     assert any(path.startswith("mlm_head/") for path in continued_weights)
     for path in continued_weights:
         np.testing.assert_allclose(continued_weights[path], source_weights[path], atol=1e-6, err_msg=path)
+
+    # A rerun resumes from its own checkpoint: the source's config and vocabulary are read, its weights are not.
+    hidden = [os.path.join(source_run, name) for name in ("model.keras", "checkpoints")]
+    for path in hidden:
+        os.rename(path, path + ".hidden")
+    try:
+        assert cli.main(["bert", *arguments]) == 0
+    finally:
+        for path in hidden:
+            os.rename(path + ".hidden", path)
+    assert "Resuming from step 2" in capsys.readouterr().out
 
 
 def test_a_run_from_scratch_differs_from_the_source(source_run, corpora, tmp_path):
