@@ -39,6 +39,7 @@ def main():
     parser.add_argument("--seq-length", type=int, default=64)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--learning-rate", type=float, default=1e-4)
+    parser.add_argument("--pooling", choices=("cls", "mean"), default="cls", help="sentence feature of the head")
     parser.add_argument("--seed", type=int, default=0, help="seed of the train/test split")
     parser.add_argument(
         "--fine-tune-seeds", type=int, nargs="+", default=[0, 1, 2],
@@ -47,7 +48,8 @@ def main():
     parser.add_argument("--json", help="also write the results here")
     args = parser.parse_args()
     config = FinetuneConfig(
-        epochs=args.epochs, batch_size=args.batch_size, seq_length=args.seq_length, learning_rate=args.learning_rate
+        epochs=args.epochs, batch_size=args.batch_size, seq_length=args.seq_length, learning_rate=args.learning_rate,
+        pooling=args.pooling,
     )
     data = load_rotten_tomatoes(seed=args.seed, max_train=args.train_size, max_test=args.test_size)
     print(f"Rotten Tomatoes: {len(data[0])} train / {len(data[2])} test snippets (stratified, seed {args.seed})")

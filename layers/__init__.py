@@ -12,6 +12,7 @@ from layers.elmo import Elmo
 from layers.feed_forward import FeedForward
 from layers.gpt_decoder import GptDecoder
 from layers.masked_lm_head import MaskedLMHead
+from layers.masked_mean_pooling import MaskedMeanPooling
 from layers.multi_head_attention import MultiHeadAttention
 from layers.next_sentence_head import NextSentenceHead
 from layers.position_embedding import PositionEmbedding
@@ -32,6 +33,7 @@ __all__ = [
     "FeedForward",
     "GptDecoder",
     "MaskedLMHead",
+    "MaskedMeanPooling",
     "MultiHeadAttention",
     "NextSentenceHead",
     "PositionEmbedding",

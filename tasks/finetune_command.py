@@ -25,6 +25,11 @@ def add_arguments(parser):
     classify.add_argument("--text-pair-column", help="column holding the second text of a pair")
     classify.add_argument("--label-column", required=True, help="column holding the class label")
     classify.add_argument("--focal-gamma", type=float, default=0.0, help="> 0: focal loss instead of cross-entropy")
+    classify.add_argument(
+        "--pooling", choices=("cls", "mean"), default=_defaults().pooling,
+        help="sentence feature: the [CLS] pooler, or the mean of the token outputs (use it for a model "
+        "pretrained with --no-nsp, whose pooler was never trained)",
+    )
     tag = tasks.add_parser("tag", help="token classification (NER, POS) from CoNLL files")
     _add_common(tag, "CoNLL file: 'word ... tag' per line, blank line between sentences")
 
@@ -72,6 +77,7 @@ def run(args):
         freeze_backbone=args.freeze_backbone,
         layer_decay=args.layer_decay,
         focal_gamma=getattr(args, "focal_gamma", 0.0),
+        pooling=getattr(args, "pooling", "cls"),
         seed=args.seed,
         text_pairs=bool(getattr(args, "text_pair_column", None)),
     )

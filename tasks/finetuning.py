@@ -35,6 +35,7 @@ class FinetuneConfig:
     focal_gamma: float = 0.0  # 0: softmax cross-entropy; > 0: focal loss
     seed: int = 0
     text_pairs: bool = False  # classify: the inputs are pairs of texts
+    pooling: str = "cls"  # classify: "cls" ([CLS] pooler) or "mean" (mean of the token outputs)
 
     def total_steps(self, train_examples):
         """Optimizer updates in `epochs` passes over `train_examples` examples."""
@@ -57,7 +58,8 @@ def build_classifier(model_path, label_names, config, train_examples):
         raise UsageError(f"--model {model_path}: classification needs a BERT backbone, this one is {loaded.model_type}.")
     preprocessor = TextPreprocessor(loaded.tokenizer, config.seq_length)
     classifier = TextClassifier(
-        loaded.backbone, len(label_names), preprocessor=preprocessor, label_names=label_names, dropout=config.dropout
+        loaded.backbone, len(label_names), preprocessor=preprocessor, label_names=label_names,
+        dropout=config.dropout, pooling=config.pooling,
     )
     loss = SparseFocalLoss(gamma=config.focal_gamma) if config.focal_gamma > 0 else None
     classifier.compile_for_task(optimizer=fine_tuning_optimizer(classifier, config, train_examples), loss=loss)

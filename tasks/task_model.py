@@ -4,6 +4,8 @@ text, and the config that makes the `.keras` file self-contained."""
 import keras
 import tensorflow as tf
 
+from layers.masked_mean_pooling import MaskedMeanPooling
+
 
 class TaskModel(keras.Model):
     """A functional Keras model: backbone output -> dropout -> dense logits,
@@ -24,11 +26,13 @@ class TaskModel(keras.Model):
         preprocessor: the subclass's preprocessor, or None (then `x` must be
             token-id dicts).
         dropout: float. Dropout before the dense layer.
+        mean_pooled: bool. The head reads the mean of `backbone_output` over
+            the real tokens (`padding_mask`) instead of the output itself.
     """
 
     preprocessor_class = None
 
-    def __init__(self, backbone, backbone_output, units, preprocessor=None, dropout=0.1, **kwargs):
+    def __init__(self, backbone, backbone_output, units, preprocessor=None, dropout=0.1, mean_pooled=False, **kwargs):
         # === Layers ===
         head_dropout = keras.layers.Dropout(dropout, name="head_dropout")
         head = keras.layers.Dense(units, name="logits")
@@ -36,6 +40,8 @@ class TaskModel(keras.Model):
         # === Functional model ===
         inputs = {name: keras.Input(shape=(None,), dtype="int32", name=name) for name in backbone_input_names(backbone)}
         features = backbone(inputs)[backbone_output]
+        if mean_pooled:
+            features = MaskedMeanPooling(name="mean_pooling")(features, inputs["padding_mask"])
         logits = head(head_dropout(features))
         super().__init__(inputs=inputs, outputs=logits, **kwargs)
 

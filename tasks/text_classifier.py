@@ -7,11 +7,17 @@ from tasks.task_model import TaskModel, default_optimizer
 from tasks.text_preprocessor import TextPreprocessor
 
 PROBLEM_TYPES = ("single_label", "multi_label", "regression")
+POOLINGS = ("cls", "mean")
 
 
 @keras.saving.register_keras_serializable(package="pretraining_toolkit")
 class TextClassifier(TaskModel):
-    """A head on the backbone's `pooled_output`: dropout, then one dense layer.
+    """A head on a sentence feature of the backbone: dropout, then one dense layer.
+
+    The feature is the backbone's `pooled_output` (the `[CLS]` pooler,
+    `pooling="cls"`) or the mean of its `sequence_output` over the real tokens
+    (`pooling="mean"`). Use "mean" for a backbone pretrained without
+    next-sentence prediction: its pooler was never trained.
 
     The outputs are logits [B, num_classes]: softmax them for
     `single_label`, sigmoid them for `multi_label` (each label independent);
@@ -34,6 +40,7 @@ class TextClassifier(TaskModel):
         problem_type: one of "single_label", "multi_label", "regression".
         label_names: list of str, one per class; defaults to "0", "1", ...
         dropout: float. Dropout before the dense layer. Defaults to 0.1.
+        pooling: "cls" or "mean", as above. Defaults to "cls".
 
     Example (a tiny untrained backbone and vocabulary):
     >>> from layers import BertEncoder
@@ -59,8 +66,11 @@ class TextClassifier(TaskModel):
         problem_type="single_label",
         label_names=None,
         dropout=0.1,
+        pooling="cls",
         **kwargs,
     ):
+        if pooling not in POOLINGS:
+            raise ValueError(f"pooling={pooling!r}: use one of {POOLINGS}.")
         if problem_type not in PROBLEM_TYPES:
             raise ValueError(f"problem_type={problem_type!r}: use one of {PROBLEM_TYPES}.")
         if num_classes < 1:
@@ -68,8 +78,13 @@ class TextClassifier(TaskModel):
         label_names = list(label_names) if label_names is not None else [str(i) for i in range(num_classes)]
         if len(label_names) != num_classes:
             raise ValueError(f"label_names has {len(label_names)} names for num_classes={num_classes}.")
-        super().__init__(backbone, "pooled_output", num_classes, preprocessor=preprocessor, dropout=dropout, **kwargs)
+        backbone_output = "pooled_output" if pooling == "cls" else "sequence_output"
+        super().__init__(
+            backbone, backbone_output, num_classes, preprocessor=preprocessor, dropout=dropout,
+            mean_pooled=pooling == "mean", **kwargs,
+        )
         self.num_classes = num_classes
+        self.pooling = pooling
         self.problem_type = problem_type
         self.label_names = label_names
 
@@ -122,6 +137,7 @@ class TextClassifier(TaskModel):
             "num_classes": self.num_classes,
             "problem_type": self.problem_type,
             "label_names": self.label_names,
+            "pooling": self.pooling,
         }
 
 

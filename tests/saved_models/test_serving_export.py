@@ -88,12 +88,13 @@ TEXTS = ["a wonderful film with a great cast", "a dull and boring mess", "the hi
 PAIRS = ["great", "boring", "old"]
 
 
-@pytest.fixture(scope="module")
-def trained_pair_classifier(bert_pretrained):
+@pytest.fixture(scope="module", params=["cls", "mean"])
+def trained_pair_classifier(bert_pretrained, request):
     keras.utils.set_random_seed(0)
     loaded = load_backbone(bert_pretrained[0])
     classifier = TextClassifier(
-        loaded.backbone, 3, preprocessor=TextPreprocessor(loaded.tokenizer, 16), label_names=["neg", "pos", "other"]
+        loaded.backbone, 3, preprocessor=TextPreprocessor(loaded.tokenizer, 16), label_names=["neg", "pos", "other"],
+        pooling=request.param,
     )
     classifier.compile_for_task(learning_rate=2e-2)
     classifier.fit((TEXTS, PAIRS), [1, 0, 2], epochs=3, batch_size=3, verbose=0)

@@ -1,4 +1,5 @@
 import csv
+import json
 import os
 
 import pytest
@@ -33,10 +34,12 @@ def classify(model_dir, train, output, *extra):
 def test_classify_prints_accuracy_writes_model_and_serving_and_export_rewrites_it(bert_pretrained, tmp_path, capsys):
     train = write_csv(tmp_path / "train.csv", ROWS)
     test = write_csv(tmp_path / "test.csv", ROWS[:2])
-    assert classify(bert_pretrained[0], train, tmp_path / "out", "--test", test) == 0
+    assert classify(bert_pretrained[0], train, tmp_path / "out", "--test", test, "--pooling", "mean") == 0
     printed = capsys.readouterr().out
     assert "test accuracy: " in printed and "(2 examples)" in printed
     assert os.path.exists(tmp_path / "out" / "model.keras")
+    with open(tmp_path / "out" / "finetune.json", encoding="utf-8") as file:
+        assert json.load(file)["pooling"] == "mean"
     served = tf.saved_model.load(str(tmp_path / "out" / "serving"))
     labels = served.signatures["serving_default"](text=tf.constant(["a boring film"]))["label"].numpy()
     assert labels[0] in (b"neg", b"pos")

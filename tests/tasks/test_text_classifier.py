@@ -101,3 +101,25 @@ def test_backbone_savedmodel_gives_the_same_classifier_as_the_pretrain_dir(bert_
     from_saved_model.compile_for_task(learning_rate=2e-2)
     history = from_saved_model.fit(TEXTS, LABELS, epochs=10, batch_size=4, verbose=0)
     assert history.history["loss"][-1] < history.history["loss"][0]
+
+
+def test_mean_pooling_reads_the_average_token_output_and_survives_saving(bert_pretrained, tmp_path):
+    classifier = classifier_from(bert_pretrained[0], pooling="mean")
+    inputs = classifier.preprocessor(TEXTS)
+    sequence = classifier.backbone(inputs)["sequence_output"].numpy()
+    mask = inputs["padding_mask"].numpy()[:, :, None]
+    features = (sequence * mask).sum(axis=1) / mask.sum(axis=1)
+    kernel, bias = classifier.get_layer("logits").get_weights()
+    np.testing.assert_allclose(classifier.predict(TEXTS, verbose=0), features @ kernel + bias, atol=1e-4)
+    classifier.compile_for_task(learning_rate=1e-3)
+    history = classifier.fit(TEXTS, LABELS, epochs=10, batch_size=4, verbose=0)
+    assert history.history["loss"][-1] < 0.5 * history.history["loss"][0]
+    classifier.save(tmp_path / "mean.keras")
+    restored = keras.saving.load_model(tmp_path / "mean.keras")
+    assert restored.pooling == "mean"
+    np.testing.assert_allclose(restored.predict(TEXTS, verbose=0), classifier.predict(TEXTS, verbose=0), atol=1e-5)
+
+
+def test_unknown_pooling_is_rejected(bert_pretrained):
+    with pytest.raises(ValueError, match="pooling='max'"):
+        classifier_from(bert_pretrained[0], pooling="max")
