@@ -28,6 +28,7 @@ import numpy as np  # noqa: E402
 
 from tasks.finetuning import FinetuneConfig, build_classifier  # noqa: E402
 from tasks.rotten_tomatoes import LABEL_NAMES, load_rotten_tomatoes  # noqa: E402
+from tasks.text_classifier import POOLINGS  # noqa: E402
 
 
 def main():
@@ -39,7 +40,7 @@ def main():
     parser.add_argument("--seq-length", type=int, default=64)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--learning-rate", type=float, default=1e-4)
-    parser.add_argument("--pooling", choices=("cls", "mean"), default="cls", help="sentence feature of the head")
+    parser.add_argument("--pooling", choices=POOLINGS, default="cls", help="sentence feature of the head")
     parser.add_argument("--seed", type=int, default=0, help="seed of the train/test split")
     parser.add_argument(
         "--fine-tune-seeds", type=int, nargs="+", default=[0, 1, 2],

@@ -18,6 +18,8 @@ from pretrain.errors import UsageError
 
 
 def add_arguments(parser):
+    from tasks.text_classifier import POOLINGS  # loaded by _defaults() below anyway
+
     tasks = parser.add_subparsers(dest="task", metavar="TASK", required=True)
     classify = tasks.add_parser("classify", help="text or text-pair classification from CSV files")
     _add_common(classify, "CSV file with a header line (.csv, .csv.gz, .csv.bz2)")
@@ -26,7 +28,7 @@ def add_arguments(parser):
     classify.add_argument("--label-column", required=True, help="column holding the class label")
     classify.add_argument("--focal-gamma", type=float, default=0.0, help="> 0: focal loss instead of cross-entropy")
     classify.add_argument(
-        "--pooling", choices=("cls", "mean"), default=_defaults().pooling,
+        "--pooling", choices=POOLINGS, default=_defaults().pooling,
         help="sentence feature: the [CLS] pooler, or the mean of the token outputs (use it for a model "
         "pretrained with --no-nsp, whose pooler was never trained)",
     )
@@ -76,8 +78,8 @@ def run(args):
         warmup_fraction=args.warmup_fraction,
         freeze_backbone=args.freeze_backbone,
         layer_decay=args.layer_decay,
-        focal_gamma=getattr(args, "focal_gamma", 0.0),
-        pooling=getattr(args, "pooling", "cls"),
+        focal_gamma=getattr(args, "focal_gamma", FinetuneConfig.focal_gamma),
+        pooling=getattr(args, "pooling", FinetuneConfig.pooling),
         seed=args.seed,
         text_pairs=bool(getattr(args, "text_pair_column", None)),
     )
