@@ -21,11 +21,21 @@ sequences/s, CPU-seconds per step (a load-robust measure of work), one
 measured in the same run, in wall time and in CPU time (FLOP per CPU-second,
 the figure that other processes' load distorts least).
 
+It also times the matmul-only floor of our step: the forward matmuls of our
+model at their exact shapes (the last BERT block at [CLS] and the masked
+positions only, the GPT loss in 1024-row chunks) and their two gradient
+matmuls each, with nothing else. keras-hub's CPU time over that floor is the
+largest ratio any implementation of our step could reach on this machine with
+the same FLOPs; the line also says how much CPU time the target ratio leaves
+for all non-matmul work (LayerNorm, GELU, softmax, dropout, AdamW, embeddings)
+and how much ours spends on it.
+
     .venv/bin/python benchmarks/backbones.py            # full run
     .venv/bin/python benchmarks/backbones.py --steps 2 --models gpt
 """
 
 import argparse
+import functools
 import os
 import time
 
@@ -37,6 +47,9 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from layers import BertEncoder, GptDecoder, MaskedLMHead  # noqa: E402
+
+TARGETS = {"bert": 1.5, "gpt": 1.25}  # the issue's ratios ours/keras-hub
+FLOOR = ("matmuls only", "off")
 
 
 def parse_arguments():
@@ -163,20 +176,62 @@ def compiled_model(build_model, batch, jit_compile, warmup_steps):
     return model
 
 
-def time_round_robin(models, batch, steps):
-    """Median wall and CPU seconds per step of each model, steps interleaved so machine load hits all alike."""
-    inputs, labels, weights = batch
-    wall = {name: [] for name in models}
-    cpu = {name: [] for name in models}
+def time_round_robin(train_steps, steps):
+    """Median wall and CPU seconds per step of each `name: step()`, interleaved so machine load hits all alike."""
+    wall = {name: [] for name in train_steps}
+    cpu = {name: [] for name in train_steps}
     for _ in range(steps):
-        for name, model in models.items():
+        for name, train_step in train_steps.items():
             wall_start, cpu_start = time.perf_counter(), time.process_time()
-            loss = model.train_on_batch(inputs, labels, sample_weight=weights)
+            loss = train_step()
             wall[name].append(time.perf_counter() - wall_start)
             cpu[name].append(time.process_time() - cpu_start)
             if not np.isfinite(loss):
                 raise RuntimeError(f"{name}: non-finite loss {loss}")
-    return {name: (float(np.median(wall[name])), float(np.median(cpu[name]))) for name in models}
+    return {name: (float(np.median(wall[name])), float(np.median(cpu[name]))) for name in train_steps}
+
+
+def forward_matmul_shapes(args, model):
+    """`(lhs shape, rhs shape)` of every matmul in our model's forward pass, as our layers run them."""
+    batch, length, hidden, heads = args.batch_size, args.sequence_length, args.hidden_dim, args.num_heads
+    shapes = []
+    for layer in range(args.num_layers):
+        # `call_at_positions`: the last BERT block runs only at [CLS] and the masked positions.
+        queries = args.masked_positions + 1 if model == "bert" and layer == args.num_layers - 1 else length
+        shapes += [((batch * queries, hidden), (hidden, hidden))]  # query projection
+        shapes += [((batch * length, hidden), (hidden, hidden))] * 2  # key and value projections
+        shapes += [
+            ((batch, heads, queries, hidden // heads), (batch, heads, hidden // heads, length)),  # scores
+            ((batch, heads, queries, length), (batch, heads, length, hidden // heads)),  # weighted values
+            ((batch * queries, hidden), (hidden, hidden)),  # output projection
+            ((batch * queries, hidden), (hidden, args.intermediate_dim)),  # feed-forward in
+            ((batch * queries, args.intermediate_dim), (args.intermediate_dim, hidden)),  # feed-forward out
+        ]
+    if model == "bert":
+        rows = batch * args.masked_positions
+        shapes += [((rows, hidden), (hidden, hidden)), ((rows, hidden), (hidden, args.vocabulary_size))]
+    else:  # the fused loss's chunks
+        rows, chunk = batch * length, 1024
+        shapes += [((min(chunk, rows - start), hidden), (hidden, args.vocabulary_size)) for start in range(0, rows, chunk)]
+    return shapes
+
+
+def matmul_floor_step(shapes):
+    """A step of only these matmuls and their two gradient matmuls each, on fixed random operands."""
+    generator = tf.random.Generator.from_seed(0)
+    operands = [
+        (tf.Variable(generator.normal(lhs) * 0.01), tf.Variable(generator.normal(rhs) * 0.01)) for lhs, rhs in shapes
+    ]
+    variables = [variable for pair in operands for variable in pair]
+
+    @tf.function
+    def step():
+        with tf.GradientTape() as tape:
+            total = tf.add_n([tf.reduce_sum(tf.matmul(lhs, rhs)) for lhs, rhs in operands])
+        gradients = tape.gradient(total, variables)
+        return total + tf.add_n([gradient[(0,) * len(gradient.shape)] for gradient in gradients])
+
+    return lambda: float(step())
 
 
 def matmul_peak_flops(size=2048, repeats=10):
@@ -225,11 +280,16 @@ def main():
         ours, theirs, make_batch = builders[model_name]
         batch = make_batch(args, rng)
         print(f"{model_name.upper()}: batch {args.batch_size} x {args.sequence_length}, vocabulary {args.vocabulary_size}", flush=True)
-        models = {}
+        inputs, labels, weights = batch
+        train_steps = {}
         for side, build in (("keras-hub", theirs), ("ours", ours)):
             for jit in args.jit:
-                models[(side, jit)] = compiled_model(lambda: build(args), batch, jit == "on", args.warmup_steps)
-        timings = time_round_robin(models, batch, args.steps)
+                model = compiled_model(lambda: build(args), batch, jit == "on", args.warmup_steps)
+                train_steps[(side, jit)] = functools.partial(model.train_on_batch, inputs, labels, sample_weight=weights)
+        train_steps[FLOOR] = matmul_floor_step(forward_matmul_shapes(args, model_name))
+        train_steps[FLOOR]()  # trace
+        timings = time_round_robin(train_steps, args.steps)
+        floor_wall, floor_cpu = timings.pop(FLOOR)
         for (side, jit), (wall, cpu) in timings.items():
             print(
                 f"  {side:<10} jit_compile={jit:<3} {args.batch_size / wall:7.2f} sequences/s "
@@ -250,6 +310,14 @@ def main():
             f"MFU ours {flops / our_wall / peak:.0%}, keras-hub {flops / their_wall / peak:.0%} "
             f"of the matmul peak in wall time, ours {flops / our_cpu / cpu_peak:.0%}, "
             f"keras-hub {flops / their_cpu / cpu_peak:.0%} in CPU time; {flops / 1e9:.0f} GFLOP/step)",
+            flush=True,
+        )
+        target = TARGETS[model_name]
+        print(
+            f"{model_name.upper()} matmul-only floor of our step: {floor_cpu:.3f} CPU-s "
+            f"({floor_wall:.3f} s wall); keras-hub / floor = {their_cpu / floor_cpu:.2f} in CPU time; "
+            f"the {target}x target leaves {their_cpu / target - floor_cpu:.3f} CPU-s per step for all "
+            f"non-matmul work, ours spends {our_cpu - floor_cpu:.3f}",
             flush=True,
         )
 
