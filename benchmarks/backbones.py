@@ -17,7 +17,8 @@ one model are stepped round-robin (so load from other processes hits them
 alike) and each side keeps its faster setting by median wall time for the wall
 ratio, and by median CPU time for the CPU-time ratio. The script prints
 sequences/s, CPU-seconds per step (a load-robust measure of work), one
-`ratio` line per model, and the model FLOP utilisation against a float32 matmul
+`ratio` line per model, and the model FLOP utilisation against a matmul (in the
+compute dtype of `--dtype-policy`, float32 by default)
 measured in the same run, in wall time and in CPU time (FLOP per CPU-second,
 the figure that other processes' load distorts least).
 
@@ -32,6 +33,7 @@ and how much ours spends on it.
 
     .venv/bin/python benchmarks/backbones.py            # full run
     .venv/bin/python benchmarks/backbones.py --steps 2 --models gpt
+    .venv/bin/python benchmarks/backbones.py --dtype-policy mixed_bfloat16
 """
 
 import argparse
@@ -66,6 +68,12 @@ def parse_arguments():
     parser.add_argument("--num-heads", type=int, default=4)
     parser.add_argument("--intermediate-dim", type=int, default=1024)
     parser.add_argument("--jit", nargs="+", default=["off", "on"], choices=["off", "on"])
+    parser.add_argument(
+        "--dtype-policy",
+        default="float32",
+        choices=["float32", "mixed_bfloat16"],
+        help="Keras dtype policy of both sides' models (the fused losses compute in float32 either way)",
+    )
     return parser.parse_args()
 
 
@@ -217,27 +225,39 @@ def forward_matmul_shapes(args, model):
 
 
 def matmul_floor_step(shapes):
-    """A step of only these matmuls and their two gradient matmuls each, on fixed random operands."""
+    """A step of only these matmuls and their two gradient matmuls each, on fixed random operands.
+
+    The operands have the dtype policy's compute dtype, so under mixed_bfloat16
+    the floor is that of bfloat16 matmuls throughout (our fused losses keep
+    theirs in float32, so it is lower than our step could reach).
+    """
     generator = tf.random.Generator.from_seed(0)
-    operands = [
-        (tf.Variable(generator.normal(lhs) * 0.01), tf.Variable(generator.normal(rhs) * 0.01)) for lhs, rhs in shapes
-    ]
+    dtype = keras.config.dtype_policy().compute_dtype  # bfloat16 under mixed_bfloat16
+
+    def operand(shape):
+        return tf.Variable(tf.cast(generator.normal(shape) * 0.01, dtype))
+
+    operands = [(operand(lhs), operand(rhs)) for lhs, rhs in shapes]
     variables = [variable for pair in operands for variable in pair]
+    # Fixed output gradients, so no fill or reduction pass over the outputs is timed.
+    output_gradients = [tf.cast(generator.normal(lhs[:-1] + rhs[-1:]), dtype) for lhs, rhs in shapes]
 
     @tf.function
     def step():
         with tf.GradientTape() as tape:
-            total = tf.add_n([tf.reduce_sum(tf.matmul(lhs, rhs)) for lhs, rhs in operands])
-        gradients = tape.gradient(total, variables)
-        return total + tf.add_n([gradient[(0,) * len(gradient.shape)] for gradient in gradients])
+            outputs = [tf.matmul(lhs, rhs) for lhs, rhs in operands]
+        gradients = tape.gradient(outputs, variables, output_gradients=output_gradients)
+        # One element of every output and gradient is returned, so none of them is pruned.
+        return tf.cast(tf.add_n([tensor[(0,) * len(tensor.shape)] for tensor in outputs + gradients]), "float32")
 
     return lambda: float(step())
 
 
 def matmul_peak_flops(size=2048, repeats=10):
-    """float32 FLOP per wall second and per CPU-second of a square matmul, best of three runs each."""
-    a = tf.random.normal((size, size))
-    b = tf.random.normal((size, size))
+    """FLOP per wall second and per CPU-second of a square matmul in the compute dtype, best of three runs each."""
+    dtype = keras.config.dtype_policy().compute_dtype
+    a = tf.cast(tf.random.normal((size, size)), dtype)
+    b = tf.cast(tf.random.normal((size, size)), dtype)
     multiply = tf.function(lambda x, y: tf.matmul(x, y))
     multiply(a, b).numpy()
     best_wall = best_cpu = float("inf")
@@ -268,10 +288,11 @@ def training_flops(args, model):
 
 def main():
     args = parse_arguments()
+    keras.config.set_dtype_policy(args.dtype_policy)
     rng = np.random.default_rng(0)
     peak, cpu_peak = matmul_peak_flops()
     print(
-        f"float32 matmul peak (2048^3, best of 3): {peak / 1e9:.1f} GFLOP/s wall, "
+        f"{keras.config.dtype_policy().compute_dtype} matmul peak (2048^3, best of 3): {peak / 1e9:.1f} GFLOP/s wall, "
         f"{cpu_peak / 1e9:.1f} GFLOP per CPU-second",
         flush=True,
     )
