@@ -42,9 +42,13 @@ class MaskedLMHead(keras.layers.Layer):
         mask_positions: int tensor `[batch, P]` of positions to predict, or
             None when `sequence_output` is already `[batch, P, hidden_dim]`
             at those positions (`BertEncoder.call_at_positions`).
+        return_features: bool. Return the transformed hidden states
+            `[batch, P, hidden_dim]` (gather, dense + activation + LayerNorm)
+            instead of logits; `features_loss` and `logits` take them on.
+            Defaults to False.
 
     Returns:
-        Logits `[batch, P, vocabulary_size]`.
+        Logits `[batch, P, vocabulary_size]`, or the features.
 
     Example:
 
@@ -124,8 +128,9 @@ class MaskedLMHead(keras.layers.Layer):
         )
         self.built = True
 
-    def call(self, sequence_output, mask_positions=None):
-        return self._logits(self._transform(self._gather(sequence_output, mask_positions)))
+    def call(self, sequence_output, mask_positions=None, return_features=False):
+        features = self._transform(self._gather(sequence_output, mask_positions))
+        return features if return_features else self.logits(features)
 
     def masked_lm_loss(
         self, sequence_output, labels, sample_weight=None, mask_positions=None, return_accuracy=False
@@ -142,13 +147,21 @@ class MaskedLMHead(keras.layers.Layer):
         """
         if not self.built:
             self.build(tuple(sequence_output.shape))
-        x = self._transform(self._gather(sequence_output, mask_positions))
+        features = self._transform(self._gather(sequence_output, mask_positions))
+        return self.features_loss(features, labels, sample_weight, return_accuracy=return_accuracy)
+
+    def features_loss(self, features, labels, sample_weight=None, return_accuracy=False):
+        """`masked_lm_loss` of features the head has already transformed (`return_features=True`).
+
+        A training model whose graph ends in `head(..., return_features=True)`
+        (so the head stays one of its layers) trains on this in `compute_loss`.
+        """
         if self.token_embedding is not None:
             embeddings = self.token_embedding.embeddings  # (V, H)
         else:
             embeddings = ops.transpose(self.output_kernel)  # (V, H)
         return tied_softmax_cross_entropy(
-            x, embeddings, labels, sample_weight, return_accuracy=return_accuracy, bias=self.output_bias
+            features, embeddings, labels, sample_weight, return_accuracy=return_accuracy, bias=self.output_bias
         )
 
     def _gather(self, sequence_output, mask_positions):
@@ -171,18 +184,18 @@ class MaskedLMHead(keras.layers.Layer):
         """Dense + activation + LayerNorm of gathered hidden states `(B, P, H)`."""
         return self.transform_layer_norm(self.transform_dense(x))
 
-    def _logits(self, x):
-        """Logits `(B, P, V)` of transformed hidden states `(B, P, H)`."""
+    def logits(self, x):
+        """Logits `(B, P, V)` of transformed hidden states `(B, P, H)` (`return_features=True`)."""
         if self.token_embedding is not None:
             logits = self.token_embedding(x, reverse=True)
         else:
             logits = ops.matmul(x, self.output_kernel)
         return logits + self.output_bias
 
-    def compute_output_shape(self, sequence_output_shape, mask_positions_shape=None):
-        if mask_positions_shape is None:
-            return tuple(sequence_output_shape[:-1]) + (self.vocabulary_size,)
-        return tuple(mask_positions_shape) + (self.vocabulary_size,)
+    def compute_output_spec(self, sequence_output, mask_positions=None, return_features=False):
+        rows = tuple(sequence_output.shape[:-1]) if mask_positions is None else tuple(mask_positions.shape)
+        width = sequence_output.shape[-1] if return_features else self.vocabulary_size
+        return keras.KerasTensor(rows + (width,), dtype=self.compute_dtype)
 
     def get_config(self):
         config = super().get_config()

@@ -94,8 +94,11 @@ class BertPretrainer(keras.Model):
         attention_mode: int `[batch]`, with `unilm=True` only.
 
     Returns:
-        Dict with `mlm_logits` `[batch, P, vocabulary_size]` and, with NSP,
-        `nsp_logits` `[batch, 2]`.
+        Dict with `mlm_features` `[batch, P, hidden_dim]` (the masked-LM
+        head's transformed states at the masked positions; their logits are
+        `model.mlm_head.logits(outputs["mlm_features"])`, the loss fuses that
+        projection with the cross-entropy) and, with NSP, `nsp_logits`
+        `[batch, 2]`.
 
     Example:
 
@@ -106,7 +109,7 @@ class BertPretrainer(keras.Model):
     >>> x = {"token_ids": np.ones((2, 8), "int32"), "segment_ids": np.zeros((2, 8), "int32"),
     ...      "padding_mask": np.ones((2, 8), "int32"), "mask_positions": np.array([[1, 2]] * 2)}
     >>> {name: tuple(value.shape) for name, value in model(x).items()}
-    {'mlm_logits': (2, 2, 50), 'nsp_logits': (2, 2)}
+    {'mlm_features': (2, 2, 128), 'nsp_logits': (2, 2)}
     """
 
     def __init__(self, backbone, nsp=True, unilm=False, **kwargs):
@@ -136,8 +139,10 @@ class BertPretrainer(keras.Model):
         else:
             encoded = backbone(backbone_inputs, output_positions=inputs["mask_positions"])
         # The last encoder block ran only at [CLS] and the masked positions:
-        # `sequence_output` is already (B, P, H) there.
-        outputs = {"mlm_logits": mlm_head(encoded["sequence_output"])}
+        # `sequence_output` is already (B, P, H) there. The head stops before
+        # its vocabulary projection, which `compute_loss` runs fused with the
+        # cross-entropy, so the (B, P, V) logits are never held.
+        outputs = {"mlm_features": mlm_head(encoded["sequence_output"], return_features=True)}
         if nsp:
             outputs["nsp_logits"] = nsp_head(encoded["pooled_output"])
         super().__init__(inputs=inputs, outputs=outputs, **kwargs)
@@ -149,22 +154,22 @@ class BertPretrainer(keras.Model):
         self.mlm_head = mlm_head
         self.nsp_head = nsp_head
         self.mlm_loss = keras.metrics.Mean(name="mlm_loss")
-        self.mlm_accuracy = keras.metrics.SparseCategoricalAccuracy(name="mlm_accuracy")
+        self.mlm_accuracy = keras.metrics.Mean(name="mlm_accuracy")
         self.mlm_perplexity = Perplexity(name="mlm_perplexity")
         if nsp:
             self.nsp_loss = keras.metrics.Mean(name="nsp_loss")
             self.nsp_accuracy = keras.metrics.SparseCategoricalAccuracy(name="nsp_accuracy")
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
-        mlm_logits = ops.cast(y_pred["mlm_logits"], "float32")
         weights = y["mlm_weights"]
-        per_token = keras.losses.sparse_categorical_crossentropy(
-            y["mlm_ids"], mlm_logits, from_logits=True
+        mlm_loss, mlm_accuracy = self.mlm_head.features_loss(
+            y_pred["mlm_features"], y["mlm_ids"], weights, return_accuracy=True
         )
-        mlm_loss = weighted_mean_loss(per_token, weights)
+        # Batch means over the weighted positions, accumulated position by position.
+        num_predictions = ops.sum(ops.cast(weights, "float32"))
         self.mlm_loss.update_state(mlm_loss)
-        self.mlm_accuracy.update_state(y["mlm_ids"], mlm_logits, sample_weight=weights)
-        self.mlm_perplexity.update_state(per_token, sample_weight=weights)
+        self.mlm_accuracy.update_state(mlm_accuracy, sample_weight=num_predictions)
+        self.mlm_perplexity.update_state(mlm_loss, sample_weight=num_predictions)
         loss = mlm_loss
         if self.nsp:
             nsp_logits = ops.cast(y_pred["nsp_logits"], "float32")

@@ -77,3 +77,20 @@ def test_masked_lm_loss_equals_the_cross_entropy_of_the_logits_with_equal_gradie
 
     for actual, expected in zip(loss_and_gradients(fused), loss_and_gradients(plain)):
         np.testing.assert_allclose(actual, expected, atol=1e-5)
+
+
+def test_features_feed_logits_and_the_fused_loss_like_the_whole_head():
+    embedding = TokenEmbedding(vocabulary_size=20, hidden_dim=8)
+    head = MaskedLMHead(token_embedding=embedding)
+    logits = np.asarray(head(SEQUENCE, POSITIONS))
+    labels = logits.argmax(-1).astype("int32")
+    labels[1, 0] = (labels[1, 0] + 1) % 20  # one wrong of the three weighted predictions
+    weights = np.array([[1.0, 1.0], [1.0, 0.0]], "float32")
+    features = head(SEQUENCE, POSITIONS, return_features=True)
+    assert tuple(features.shape) == (2, 2, 8)
+    np.testing.assert_allclose(np.asarray(head.logits(features)), logits, atol=1e-6)
+    loss, accuracy = head.features_loss(features, labels, weights, return_accuracy=True)
+    np.testing.assert_allclose(
+        float(loss), float(head.masked_lm_loss(SEQUENCE, labels, weights, mask_positions=POSITIONS)), rtol=1e-6
+    )
+    np.testing.assert_allclose(float(accuracy), 2 / 3, atol=1e-4)

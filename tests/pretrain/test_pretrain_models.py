@@ -52,12 +52,18 @@ def test_bert_loss_is_weighted_mlm_mean_plus_nsp():
     model = _bert()
     x, y = _bert_batch(np.random.default_rng(0))
     outputs = {k: np.array(v) for k, v in model(x).items()}
-    per_token = _cross_entropy(outputs["mlm_logits"], y["mlm_ids"])
+    mlm_logits = np.array(model.mlm_head.logits(outputs["mlm_features"]))
+    assert mlm_logits.shape == y["mlm_ids"].shape + (VOCABULARY,)
+    per_token = _cross_entropy(mlm_logits, y["mlm_ids"])
     expected_mlm = (per_token * y["mlm_weights"]).sum() / (y["mlm_weights"].sum() + 1e-5)
     expected = expected_mlm + _cross_entropy(outputs["nsp_logits"], y["nsp_labels"]).mean()
     loss = model.compute_loss(x, y, model(x))
     np.testing.assert_allclose(float(loss), expected, rtol=1e-5)
     np.testing.assert_allclose(float(model.mlm_loss.result()), expected_mlm, rtol=1e-5)
+    # The fused loss's metrics are those of the logits, over the weighted positions only.
+    correct = (mlm_logits.argmax(-1) == y["mlm_ids"]) * y["mlm_weights"]
+    np.testing.assert_allclose(float(model.mlm_accuracy.result()), correct.sum() / y["mlm_weights"].sum(), rtol=1e-4)
+    np.testing.assert_allclose(float(model.mlm_perplexity.result()), np.exp(expected_mlm), rtol=1e-4)
     # The padded slots count for nothing: changing their labels leaves the loss unchanged.
     y["mlm_ids"][0, 2:] = 5
     np.testing.assert_allclose(float(model.compute_loss(x, y, model(x))), expected, rtol=1e-5)
@@ -73,7 +79,7 @@ def test_mlm_head_is_tied_to_the_token_embedding_and_nsp_is_optional():
     ]
     x, _ = _bert_batch(np.random.default_rng(1))
     no_nsp = _bert(nsp=False)
-    assert set(no_nsp(x)) == {"mlm_logits"}
+    assert set(no_nsp(x)) == {"mlm_features"}
     assert len(no_nsp.weights) == len(model.weights) - 2
 
 
@@ -98,7 +104,7 @@ def test_bert_pretrainer_saves_and_reloads(tmp_path):
     model.save(path)
     reloaded = keras.models.load_model(path, compile=False)
     assert reloaded.get_layer("backbone").name == "backbone"
-    for name in ("mlm_logits", "nsp_logits"):
+    for name in ("mlm_features", "nsp_logits"):
         np.testing.assert_allclose(np.array(reloaded(x)[name]), np.array(model(x)[name]), atol=1e-5)
 
 

@@ -43,7 +43,7 @@ def test_bidirectional_mode_equals_plain_bert():
         getattr(plain, head).set_weights(getattr(unilm, head).get_weights())
     x, _ = batch([0, 0, 0])
     plain_inputs = {name: value for name, value in x.items() if name != "attention_mode"}
-    for name in ("mlm_logits", "nsp_logits"):
+    for name in ("mlm_features", "nsp_logits"):
         np.testing.assert_allclose(unilm(x)[name], plain(plain_inputs)[name], atol=1e-5)
 
 
@@ -52,7 +52,7 @@ def test_masks_change_predictions_and_nsp_learns_only_from_bidirectional_example
     x, y = batch([0, 1, 2, 0])
     outputs = model(x)
     x_bidirectional = dict(x, attention_mode=np.zeros(4, "int32"))
-    changed = np.abs(np.asarray(model(x_bidirectional)["mlm_logits"]) - np.asarray(outputs["mlm_logits"]))
+    changed = np.abs(np.asarray(model(x_bidirectional)["mlm_features"]) - np.asarray(outputs["mlm_features"]))
     assert changed[[1, 2]].max() > 1e-4  # left-to-right and seq2seq rows see less context
     np.testing.assert_allclose(changed[[0, 3]], 0, atol=1e-5)
 
@@ -81,7 +81,7 @@ def test_keras_file_round_trip_keeps_the_mix_and_the_weights(tmp_path):
     model.save(path)
     reloaded = keras.saving.load_model(path)
     assert reloaded.unilm
-    np.testing.assert_allclose(reloaded(x)["mlm_logits"], model(x)["mlm_logits"], atol=1e-5)
+    np.testing.assert_allclose(reloaded(x)["mlm_features"], model(x)["mlm_features"], atol=1e-5)
     np.testing.assert_allclose(
         reloaded.backbone.token_embedding.embeddings, model.backbone.token_embedding.embeddings
     )
