@@ -184,6 +184,12 @@ def compiled_model(build_model, batch, jit_compile, warmup_steps):
     return model
 
 
+def train_step(model, batch):
+    """`model.train_on_batch` on `batch` as a step without arguments, for `time_round_robin`."""
+    inputs, labels, weights = batch
+    return functools.partial(model.train_on_batch, inputs, labels, sample_weight=weights)
+
+
 def time_round_robin(train_steps, steps):
     """Median wall and CPU seconds per step of each `name: step()`, interleaved so machine load hits all alike."""
     wall = {name: [] for name in train_steps}
@@ -301,12 +307,11 @@ def main():
         ours, theirs, make_batch = builders[model_name]
         batch = make_batch(args, rng)
         print(f"{model_name.upper()}: batch {args.batch_size} x {args.sequence_length}, vocabulary {args.vocabulary_size}", flush=True)
-        inputs, labels, weights = batch
         train_steps = {}
         for side, build in (("keras-hub", theirs), ("ours", ours)):
             for jit in args.jit:
                 model = compiled_model(lambda: build(args), batch, jit == "on", args.warmup_steps)
-                train_steps[(side, jit)] = functools.partial(model.train_on_batch, inputs, labels, sample_weight=weights)
+                train_steps[(side, jit)] = train_step(model, batch)
         train_steps[FLOOR] = matmul_floor_step(forward_matmul_shapes(args, model_name))
         train_steps[FLOOR]()  # trace
         timings = time_round_robin(train_steps, args.steps)
