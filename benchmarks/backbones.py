@@ -195,9 +195,9 @@ def time_round_robin(train_steps, steps):
     wall = {name: [] for name in train_steps}
     cpu = {name: [] for name in train_steps}
     for _ in range(steps):
-        for name, train_step in train_steps.items():
+        for name, step in train_steps.items():
             wall_start, cpu_start = time.perf_counter(), time.process_time()
-            loss = train_step()
+            loss = step()
             wall[name].append(time.perf_counter() - wall_start)
             cpu[name].append(time.process_time() - cpu_start)
             if not np.isfinite(loss):
@@ -224,7 +224,7 @@ def forward_matmul_shapes(args, model):
     if model == "bert":
         rows = batch * args.masked_positions
         shapes += [((rows, hidden), (hidden, hidden)), ((rows, hidden), (hidden, args.vocabulary_size))]
-    else:  # the fused loss's chunks
+    else:  # the fused loss's chunks (`tied_softmax_cross_entropy`'s default chunk_size)
         rows, chunk = batch * length, 1024
         shapes += [((min(chunk, rows - start), hidden), (hidden, args.vocabulary_size)) for start in range(0, rows, chunk)]
     return shapes
