@@ -54,7 +54,8 @@ TARGETS = {"bert": 1.5, "gpt": 1.25}  # the issue's ratios ours/keras-hub
 FLOOR = ("matmuls only", "off")
 
 
-def parse_arguments():
+def parse_arguments(argv=None):
+    """The options from `argv` (the command line by default)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", nargs="+", default=["bert", "gpt"], choices=["bert", "gpt"])
     parser.add_argument("--steps", type=int, default=4, help="timed training steps per setting (median reported)")
@@ -74,7 +75,7 @@ def parse_arguments():
         choices=["float32", "mixed_bfloat16"],
         help="Keras dtype policy of both sides' models (the fused losses compute in float32 either way)",
     )
-    return parser.parse_args()
+    return parser.parse_args(argv)
 
 
 def backbone_arguments(args):

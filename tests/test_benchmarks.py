@@ -21,29 +21,21 @@ def load_backbones_benchmark():
     return module
 
 
-def parsed(backbones, arguments):
-    saved, sys.argv = sys.argv, ["backbones.py", *arguments]
-    try:
-        return backbones.parse_arguments()
-    finally:
-        sys.argv = saved
-
-
 def floor_flops(backbones, args, model):
     return 3 * sum(2 * math.prod(lhs) * rhs[-1] for lhs, rhs in backbones.forward_matmul_shapes(args, model))
 
 
 def test_floor_shapes_count_the_model_flops():
     backbones = load_backbones_benchmark()
-    args = parsed(backbones, TOY_SIZES + ["--sequence-length", "2048"])  # several 1024-row loss chunks
+    args = backbones.parse_arguments(TOY_SIZES + ["--sequence-length", "2048"])  # several 1024-row loss chunks
     assert floor_flops(backbones, args, "gpt") == backbones.training_flops(args, "gpt")
     # With every position masked but [CLS], the last BERT block runs in full: only the pooler
     # (which the masked-LM loss does not use) is left out of the floor.
-    args = parsed(backbones, TOY_SIZES + ["--masked-positions", "15"])
+    args = backbones.parse_arguments(TOY_SIZES + ["--masked-positions", "15"])
     pooler = 3 * 2 * args.batch_size * args.hidden_dim**2
     assert floor_flops(backbones, args, "bert") == backbones.training_flops(args, "bert") - pooler
     # With 3 of 16 positions, the last block runs at 4 rows per sequence and the floor is smaller.
-    args = parsed(backbones, TOY_SIZES)
+    args = backbones.parse_arguments(TOY_SIZES)
     assert floor_flops(backbones, args, "bert") < backbones.training_flops(args, "bert") - pooler
 
 
