@@ -22,6 +22,7 @@ COMMANDS = {
     "elmo": "pretrain.elmo_command",
     "vocab": "pretrain.vocab_command",
     "examples": "pretrain.examples_command",
+    "corpus": "pretrain.corpus_command",
     "word2vec": "pretrain.word2vec_command",
     "glove": "pretrain.glove_command",
     "fasttext": "pretrain.fasttext_command",
