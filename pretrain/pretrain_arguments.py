@@ -17,6 +17,7 @@ from pretrain.pretrain_config import (
     PRECISIONS,
     PRESETS,
     STRATEGIES,
+    TOKEN_VECTORS,
     PretrainConfig,
 )
 
@@ -89,6 +90,12 @@ def add_arguments(parser, model):
         help="continued (domain- or task-adaptive) pretraining: start from the weights, heads "
         "included, of the pretrain run in DIR and keep its vocabulary, tokenizer options and "
         "backbone size; the optimizer and its schedule start afresh",
+    )
+    parser.add_argument(
+        "--token-vectors", choices=TOKEN_VECTORS,
+        help="how a new run's token embedding starts: skipgram (default) trains skip-gram vectors of the "
+        "vocabulary's tokens on the corpus first (a minute or two per 10M tokens; fine-tuning from small "
+        "backbones gains several points, docs/pretraining.md), none starts from random values",
     )
     parser.add_argument(
         "--cased", action="store_true",
@@ -204,6 +211,7 @@ def config_from_args(args, model):
             strategy=args.strategy,
             seed=args.seed,
             init_from=os.path.abspath(args.init_from) if args.init_from else None,
+            token_vectors=args.token_vectors,
         )
     )
     tokenizer = config.tokenizer.replace(

@@ -26,6 +26,7 @@ MASKING_MODES = ("token", "whole-word", "ngram", "span")
 OPTIMIZERS = ("adamw", "lamb")
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 STRATEGIES = ("default", "mirrored", "multi-worker")
+TOKEN_VECTORS = ("skipgram", "none")
 
 
 class _Replaceable:
@@ -117,6 +118,9 @@ class TrainingConfig(_Replaceable):
     seed: int = 0
     # Continued pretraining: the pretrain output dir whose weights the run starts from (None: random init).
     init_from: str = None
+    # A new run's token embedding starts from skip-gram vectors of its tokens trained on the corpus
+    # ("skipgram", pretrain/token_vectors.py) or from random values ("none").
+    token_vectors: str = "skipgram"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -167,6 +171,7 @@ class PretrainConfig(RunConfig):
         _check_choice("preset", self.preset, PRESETS)
         _check_choice("masking", self.data.masking, MASKING_MODES)
         _check_choice("optimizer", self.training.optimizer, OPTIMIZERS)
+        _check_choice("token_vectors", self.training.token_vectors, TOKEN_VECTORS)
         _check_choice("precision", self.training.precision, PRECISIONS)
         _check_choice("strategy", self.training.strategy, STRATEGIES)
         for name, value, minimum in (

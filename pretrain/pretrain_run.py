@@ -14,6 +14,7 @@ Output directory:
     model.keras     the pretraining model; its sub-layer "backbone" is the encoder/decoder
     backbone/       SavedModel of the backbone for fine-tuning and serving
     metrics.json    the final training and held-out metrics
+    initial_token_embedding.npy   the skip-gram start of the token embedding (--token-vectors skipgram)
 """
 
 import dataclasses
@@ -23,6 +24,7 @@ import shutil
 import tempfile
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from pretrain import training
@@ -40,6 +42,8 @@ from pretrain.tokenizer import (
 )
 
 
+# The token embedding a run started from (--token-vectors skipgram), in its output directory.
+INITIAL_TOKEN_EMBEDDING = "initial_token_embedding.npy"
 # Examples are shuffled in a buffer of this many.
 SHUFFLE_BUFFER = 1000
 
@@ -209,6 +213,28 @@ def build_model(config, vocabulary_size):
     return model
 
 
+def start_from_token_vectors(backbone, tokenizer, data_dir, output_dir, num_workers):
+    """Writes skip-gram vectors of the tokens, trained on `data_dir/train.txt`, into the token embedding.
+
+    The embedding it starts from is also saved as `OUTPUT/initial_token_embedding.npy` ([V, H] float32,
+    rows in vocabulary order), e.g. to compare with a backbone that starts from it without pretraining.
+    """
+    from pretrain.token_vectors import initial_token_embedding, train_token_vectors
+
+    if num_workers > 1:  # each worker's vectors would differ; the embedding must start equal on all
+        print("--token-vectors skipgram is not used by multi-worker runs: the token embedding starts random", flush=True)
+        return
+    print("Training skip-gram vectors of the vocabulary's tokens for the token embedding", flush=True)
+    vectors = train_token_vectors(
+        os.path.join(data_dir, "train.txt"), tokenizer, backbone.hidden_dim, os.path.join(data_dir, "token_corpus")
+    )
+    embedding = backbone.token_embedding.embeddings
+    initial = initial_token_embedding(vectors, keras.ops.convert_to_numpy(embedding))
+    embedding.assign(initial)
+    np.save(os.path.join(output_dir, INITIAL_TOKEN_EMBEDDING), initial)
+    print(f"Token embedding starts from the vectors of {int((~np.isnan(vectors[:, 0])).sum())} tokens", flush=True)
+
+
 def examples_dataset(config, tokenizer, path, seed, shuffle_buffer, shard_index=0, num_shards=1):
     """Unbatched examples of the objective from a lines-format file."""
     if config.model == "bert":
@@ -284,6 +310,7 @@ def export_outputs(model, config, output_dir):
         os.path.join(output_dir, config.tokenizer.vocabulary),
         dataclasses.asdict(config.tokenizer),
         seq_length=config.data.seq_length,
+        pooler_trained=config.model == "bert" and config.data.nsp,
     )
 
 
@@ -339,6 +366,8 @@ def run_pretraining(config, output_dir, vocab_file=None):
             if source_model is not None:
                 copied = copy_pretrained_weights(source_model, model)
                 print(f"Starting from {copied} variables of {init_from}", flush=True)
+            elif not step and config.training.token_vectors == "skipgram":
+                start_from_token_vectors(model.backbone, tokenizer, data_dir, output_dir, num_workers)
         config = config.replace(backbone=model.backbone.get_config())
         if chief:
             config.save(os.path.join(output_dir, "config.json"))

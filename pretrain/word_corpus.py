@@ -43,15 +43,20 @@ class EncodedCorpus:
         self.num_documents = len(document_lengths)
 
     @classmethod
-    def build(cls, documents, directory, progress=None):
-        """Tokenise `documents` (lists of sentences) into `directory`."""
+    def build(cls, documents, directory, progress=None, tokenize=tokenize_document):
+        """Tokenise `documents` into `directory`.
+
+        `documents` are lists of sentences, split into words by `tokenize`
+        (gensim-style lower-cased words by default); another `tokenize` takes
+        documents of another form, e.g. lists of token ids.
+        """
         os.makedirs(directory, exist_ok=True)
         provisional = {}
         counts = collections.Counter()
         lengths = []
         with open(os.path.join(directory, "tokens.int32"), "wb") as tokens_file:
             for document in documents:
-                words = tokenize_document(document)
+                words = tokenize(document)
                 if not words:
                     continue
                 ids = [provisional.setdefault(word, len(provisional)) for word in words]

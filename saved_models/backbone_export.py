@@ -50,7 +50,7 @@ from tasks.text_preprocessor import TextPreprocessor
 TOKENIZER_OPTIONS = ("lowercase", "strip_accents")
 
 
-def export_backbone(backbone, output_dir, vocabulary_path, tokenizer_options, seq_length=128):
+def export_backbone(backbone, output_dir, vocabulary_path, tokenizer_options, seq_length=128, pooler_trained=False):
     """Writes the backbone SavedModel described in this module to `output_dir`.
 
     Args:
@@ -61,6 +61,9 @@ def export_backbone(backbone, output_dir, vocabulary_path, tokenizer_options, se
         tokenizer_options: dict with `lowercase` and `strip_accents` (other
             keys, e.g. contract E's `vocabulary`, are ignored).
         seq_length: int. Length `preprocess` pads and truncates to.
+        pooler_trained: bool. Whether pretraining trained the `[CLS]` pooler
+            (next-sentence prediction); fine-tuning pools the mean of the token
+            outputs otherwise. Defaults to False.
 
     Returns:
         `output_dir`.
@@ -78,6 +81,7 @@ def export_backbone(backbone, output_dir, vocabulary_path, tokenizer_options, se
         "tokenizer": {"vocabulary": "assets/vocab.txt", **options},
         "seq_length": seq_length,
         "input_names": sorted(module.input_names),
+        "pooler_trained": pooler_trained,
     }
     os.makedirs(os.path.join(output_dir, "assets.extra"), exist_ok=True)
     with open(os.path.join(output_dir, "assets.extra", "config.json"), "w", encoding="utf-8") as file:
