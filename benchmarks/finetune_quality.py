@@ -26,7 +26,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-from tasks.finetuning import FinetuneConfig, build_classifier  # noqa: E402
+from tasks.finetuning import FinetuneConfig, build_classifier, finetune_setup  # noqa: E402
 from tasks.rotten_tomatoes import LABEL_NAMES, load_rotten_tomatoes  # noqa: E402
 from tasks.text_classifier import POOLINGS  # noqa: E402
 
@@ -36,11 +36,11 @@ def main():
     parser.add_argument("--pretrained", required=True, help="output dir of `pretrain bert`")
     parser.add_argument("--train-size", type=int, default=4000)
     parser.add_argument("--test-size", type=int, default=1000)
-    parser.add_argument("--epochs", type=int, default=2)
-    parser.add_argument("--seq-length", type=int, default=64)
+    parser.add_argument("--epochs", type=int, help="default: the fine-tuning rule (tasks.finetune_defaults)")
+    parser.add_argument("--seq-length", type=int, help="default: the fine-tuning rule")
     parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--learning-rate", type=float, default=1e-4)
-    parser.add_argument("--pooling", choices=POOLINGS, default="cls", help="sentence feature of the head")
+    parser.add_argument("--learning-rate", type=float, help="default: the fine-tuning rule")
+    parser.add_argument("--pooling", choices=POOLINGS, help="sentence feature of the head (default: the rule)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the train/test split")
     parser.add_argument(
         "--fine-tune-seeds", type=int, nargs="+", default=[0, 1, 2],
@@ -54,7 +54,7 @@ def main():
     )
     data = load_rotten_tomatoes(seed=args.seed, max_train=args.train_size, max_test=args.test_size)
     print(f"Rotten Tomatoes: {len(data[0])} train / {len(data[2])} test snippets (stratified, seed {args.seed})")
-    results = {"config": dataclasses.asdict(config), "train_size": len(data[0]), "test_size": len(data[2])}
+    results = {"train_size": len(data[0]), "test_size": len(data[2])}
     results["tfidf_logistic_regression"] = tfidf_floor(*data)
     print(f"TF-IDF + logistic regression: {results['tfidf_logistic_regression']:.4f}")
     for name, random_init in (("bert_pretrained", False), ("bert_random_init", True)):
@@ -75,7 +75,8 @@ def main():
 
 def fine_tune(pretrained_dir, config, data, random_init):
     train_texts, train_labels, test_texts, test_labels = data
-    classifier = build_classifier(pretrained_dir, LABEL_NAMES, config, train_examples=len(train_texts))
+    loaded, config = finetune_setup(pretrained_dir, config, train_texts)
+    classifier = build_classifier(loaded, LABEL_NAMES, config, train_examples=len(train_texts))
     if random_init:  # same architecture and head, fresh weights
         keras.utils.set_random_seed(config.seed)
         backbone = classifier.backbone

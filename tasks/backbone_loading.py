@@ -16,6 +16,9 @@ class LoadedBackbone:
     tokenizer: WordPieceTokenizer
     model_type: str  # "bert" or "gpt"
     input_names: list
+    hidden_dim: int
+    max_sequence_length: int
+    pooler_trained: bool  # next-sentence prediction trained the [CLS] pooler; False when unknown
 
 
 def load_backbone(model_path):
@@ -37,7 +40,11 @@ def _load_pretrain_output(model_dir):
 
     pretrained = load_pretrained(model_dir)
     backbone = pretrained.backbone
-    return LoadedBackbone(backbone, pretrained.tokenizer(), pretrained.config.model, sorted(backbone.input))
+    config = pretrained.config
+    return LoadedBackbone(
+        backbone, pretrained.tokenizer(), config.model, sorted(backbone.input), backbone.hidden_dim,
+        backbone.max_sequence_length, pooler_trained=config.model == "bert" and config.data.nsp,
+    )
 
 
 def _load_saved_model(path):
@@ -52,4 +59,8 @@ def _load_saved_model(path):
     tokenizer = WordPieceTokenizer(os.path.join(path, "assets", "vocab.txt"), **options)
     backbone = SavedModelBackbone(path, name="backbone")
     model_type = "bert" if "segment_ids" in backbone.input_names else "gpt"
-    return LoadedBackbone(backbone, tokenizer, model_type, backbone.input_names)
+    sizes = config["backbone"]
+    return LoadedBackbone(
+        backbone, tokenizer, model_type, backbone.input_names, sizes["hidden_dim"], sizes["max_sequence_length"],
+        pooler_trained=bool(config.get("pooler_trained", False)),
+    )

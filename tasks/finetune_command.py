@@ -28,9 +28,9 @@ def add_arguments(parser):
     classify.add_argument("--label-column", required=True, help="column holding the class label")
     classify.add_argument("--focal-gamma", type=float, default=0.0, help="> 0: focal loss instead of cross-entropy")
     classify.add_argument(
-        "--pooling", choices=POOLINGS, default=_defaults().pooling,
-        help="sentence feature: the [CLS] pooler, or the mean of the token outputs (use it for a model "
-        "pretrained with --no-nsp, whose pooler was never trained)",
+        "--pooling", choices=POOLINGS,
+        help="sentence feature: the [CLS] pooler, or the mean of the token outputs (default: cls when "
+        "next-sentence prediction trained the pooler, else mean)",
     )
     tag = tasks.add_parser("tag", help="token classification (NER, POS) from CoNLL files")
     _add_common(tag, "CoNLL file: 'word ... tag' per line, blank line between sentences")
@@ -42,13 +42,24 @@ def _add_common(parser, file_help):
     parser.add_argument("--train", required=True, help=f"training data: {file_help}")
     parser.add_argument("--test", help="held-out data in the same format; its accuracy is printed")
     parser.add_argument("--output", required=True, help="directory to write")
-    parser.add_argument("--epochs", type=int, default=defaults.epochs)
-    parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
-    parser.add_argument("--seq-length", type=int, default=defaults.seq_length)
-    parser.add_argument("--learning-rate", type=float, default=defaults.learning_rate, help="peak learning rate")
     parser.add_argument(
-        "--warmup-fraction", type=float, default=defaults.warmup_fraction,
-        help="share of the updates with a rising learning rate; it then falls linearly to 0",
+        "--epochs", type=int,
+        help="passes over the training data (default: 3 for BERT-base; smaller backbones enough for 300 "
+        "updates, 3 to 10)",
+    )
+    parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
+    parser.add_argument(
+        "--seq-length", type=int,
+        help="tokens per input (default: enough for 90%% of the training texts, a multiple of 32, at most 256)",
+    )
+    parser.add_argument(
+        "--learning-rate", type=float,
+        help="peak learning rate (default: 5e-5 x 768 / the backbone's hidden size: 5e-5 for BERT-base, "
+        "3e-4 for tiny)",
+    )
+    parser.add_argument(
+        "--warmup-fraction", type=float,
+        help="share of the updates with a rising learning rate; it then falls linearly to 0 (default 0.1)",
     )
     parser.add_argument("--freeze-backbone", action="store_true", help="train the task head only")
     parser.add_argument("--layer-decay", type=float, default=defaults.layer_decay, help="layer-wise LR decay, e.g. 0.8")
@@ -65,9 +76,11 @@ def run(args):
     from tasks.finetuning import FinetuneConfig
 
     for name in ("epochs", "batch_size", "seq_length"):
-        if getattr(args, name) < 1:
+        if getattr(args, name) is not None and getattr(args, name) < 1:
             raise UsageError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}.")
-    if not 0.0 <= args.warmup_fraction < 1.0:
+    if args.learning_rate is not None and not args.learning_rate > 0:
+        raise UsageError(f"--learning-rate must be > 0, got {args.learning_rate}.")
+    if args.warmup_fraction is not None and not 0.0 <= args.warmup_fraction < 1.0:
         raise UsageError(f"--warmup-fraction must be in [0, 1), got {args.warmup_fraction}.")
     config = dataclasses.replace(
         FinetuneConfig(),
@@ -84,7 +97,6 @@ def run(args):
         text_pairs=bool(getattr(args, "text_pair_column", None)),
     )
     os.makedirs(args.output, exist_ok=True)
-    config.save(os.path.join(args.output, "finetune.json"))
     if args.task == "classify":
         return _classify(args, config)
     return _tag(args, config)
@@ -92,7 +104,7 @@ def run(args):
 
 def _classify(args, config):
     from saved_models.serving_export import export_classifier_serving
-    from tasks.finetuning import build_classifier, training_callbacks
+    from tasks.finetuning import build_classifier, finetune_setup, training_callbacks
     from tasks.labelled_files import label_ids, read_csv_columns
 
     columns = (args.text_column, args.text_pair_column, args.label_column)
@@ -107,7 +119,9 @@ def _classify(args, config):
     def texts(data):
         return (data[args.text_column], data[args.text_pair_column]) if args.text_pair_column else data[args.text_column]
 
-    classifier = build_classifier(args.model, label_names, config, train_examples=len(train[args.label_column]))
+    loaded, config = finetune_setup(args.model, config, train[args.text_column], train.get(args.text_pair_column))
+    _save_config(config, args.output)
+    classifier = build_classifier(loaded, label_names, config, train_examples=len(train[args.label_column]))
     classifier.fit(
         texts(train),
         label_ids(train[args.label_column], label_names, args.train),
@@ -128,7 +142,7 @@ def _classify(args, config):
 
 def _tag(args, config):
     from saved_models.tagger_serving_export import export_tagger_serving
-    from tasks.finetuning import build_tagger, training_callbacks
+    from tasks.finetuning import build_tagger, finetune_setup, training_callbacks
     from tasks.labelled_files import label_ids, read_conll
 
     sentences, tags = read_conll(args.train)
@@ -140,7 +154,9 @@ def _tag(args, config):
     def ids(tag_lists, path):
         return [label_ids(sentence_tags, tag_names, path, what="tag") for sentence_tags in tag_lists]
 
-    tagger = build_tagger(args.model, tag_names, config, train_examples=len(sentences))
+    loaded, config = finetune_setup(args.model, config, [" ".join(words) for words in sentences])
+    _save_config(config, args.output)
+    tagger = build_tagger(loaded, tag_names, config, train_examples=len(sentences))
     tagger.fit(sentences, ids(tags, args.train), epochs=config.epochs, batch_size=config.batch_size,
                callbacks=training_callbacks(args.output))
     if test is not None:
@@ -150,3 +166,12 @@ def _tag(args, config):
     export_tagger_serving(tagger, os.path.join(args.output, "serving"))
     print(f"wrote {args.output}/model.keras and {args.output}/serving")
     return 0
+
+
+def _save_config(config, output_dir):
+    config.save(os.path.join(output_dir, "finetune.json"))
+    print(
+        f"fine-tuning: learning rate {config.learning_rate:g}, {config.epochs} epochs, warmup "
+        f"{config.warmup_fraction:g}, {config.seq_length} tokens" + (f", {config.pooling} pooling" if config.pooling else "")
+        + f" (written to {output_dir}/finetune.json)"
+    )

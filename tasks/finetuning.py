@@ -5,11 +5,14 @@ import json
 import math
 import os
 
+import logging
+
 import keras
 
 from pretrain.errors import UsageError
 from pretrain.optimizer import WarmupLinearDecay, variables_without_weight_decay
-from tasks.backbone_loading import load_backbone
+from tasks.backbone_loading import LoadedBackbone, load_backbone
+from tasks.finetune_defaults import BackboneFacts, fill_unset, token_counts_of
 from tasks.focal_loss import SparseFocalLoss
 from tasks.layerwise_decay import LayerwiseDecayAdamW, layerwise_multipliers
 from tasks.tagging_preprocessor import TaggingPreprocessor
@@ -17,16 +20,22 @@ from tasks.text_classifier import TextClassifier
 from tasks.text_preprocessor import TextPreprocessor
 from tasks.token_classifier import TokenClassifier
 
+logger = logging.getLogger(__name__)
+
 
 @dataclasses.dataclass
 class FinetuneConfig:
-    """Fine-tuning settings; saved as `finetune.json` beside the model."""
+    """Fine-tuning settings; saved as `finetune.json` beside the model.
 
-    epochs: int = 3
+    Fields left None are chosen from the backbone and the training data by
+    `finetune_setup` (the rule of `tasks.finetune_defaults`).
+    """
+
+    epochs: int = None
     batch_size: int = 32
-    seq_length: int = 128
-    learning_rate: float = 5e-5  # BERT paper's range: 2e-5 .. 5e-5
-    warmup_fraction: float = 0.1  # linear warmup over this share of the updates, then linear decay to 0
+    seq_length: int = None
+    learning_rate: float = None  # BERT-base: 5e-5, scaled by 768 / hidden_dim
+    warmup_fraction: float = None  # linear warmup over this share of the updates, then linear decay to 0
     weight_decay: float = 0.01  # not on LayerNorm parameters and biases
     clip_norm: float = 1.0  # global gradient norm, as google-research/bert
     dropout: float = 0.1
@@ -35,7 +44,11 @@ class FinetuneConfig:
     focal_gamma: float = 0.0  # 0: softmax cross-entropy; > 0: focal loss
     seed: int = 0
     text_pairs: bool = False  # classify: the inputs are pairs of texts
-    pooling: str = "cls"  # classify: "cls" ([CLS] pooler) or "mean" (mean of the token outputs)
+    pooling: str = None  # classify: "cls" ([CLS] pooler) or "mean" (mean of the token outputs)
+
+    def unset(self):
+        """Names of the fields still None."""
+        return [field.name for field in dataclasses.fields(self) if getattr(self, field.name) is None]
 
     def total_steps(self, train_examples):
         """Optimizer updates in `epochs` passes over `train_examples` examples."""
@@ -46,14 +59,33 @@ class FinetuneConfig:
             json.dump(dataclasses.asdict(self), file, indent=2)
 
 
-def build_classifier(model_path, label_names, config, train_examples):
-    """A compiled `TextClassifier` over the backbone in `model_path`.
+def finetune_setup(model_path, config, train_texts, train_pairs=None):
+    """Loads the backbone in `model_path` and fills the unset fields of `config` from it and the data.
 
+    Returns:
+        `(LoadedBackbone, FinetuneConfig)`; the second has no None field.
+    """
+    loaded = load_backbone(model_path)
+    facts = BackboneFacts(loaded.hidden_dim, loaded.max_sequence_length, loaded.pooler_trained)
+    counts = token_counts_of(loaded.tokenizer, train_texts, train_pairs) if config.seq_length is None else ()
+    config, filled = fill_unset(config, facts, len(train_texts), counts)
+    if filled:
+        logger.info("fine-tuning settings chosen for this backbone and data: %s",
+                    ", ".join(f"{name}={getattr(config, name)}" for name in filled))
+    return loaded, config
+
+
+def build_classifier(model, label_names, config, train_examples):
+    """A compiled `TextClassifier` over `model`: a `LoadedBackbone` (from `finetune_setup`) or a model path.
+
+    `config` must have every field set (see `finetune_setup`).
     `train_examples` (the size of the training set) sets the length of the
     learning-rate schedule: warmup then linear decay to zero at the last update.
     """
+    loaded = _loaded(model, config)
+    if config.pooling is None:
+        raise ValueError("FinetuneConfig.pooling is unset: fill it with finetune_setup().")
     keras.utils.set_random_seed(config.seed)
-    loaded = load_backbone(model_path)
     if loaded.model_type != "bert":
         raise UsageError(f"--model {model_path}: classification needs a BERT backbone, this one is {loaded.model_type}.")
     preprocessor = TextPreprocessor(loaded.tokenizer, config.seq_length)
@@ -67,15 +99,22 @@ def build_classifier(model_path, label_names, config, train_examples):
 
 
 def build_tagger(model_path, tag_names, config, train_examples):
-    """A compiled `TokenClassifier` over the backbone in `model_path`; `train_examples` as `build_classifier`."""
+    """A compiled `TokenClassifier` over `model_path` (or a `LoadedBackbone`); arguments as `build_classifier`."""
+    loaded = _loaded(model_path, config)
     keras.utils.set_random_seed(config.seed)
-    loaded = load_backbone(model_path)
     if loaded.model_type != "bert":
         raise UsageError(f"--model {model_path}: tagging needs a BERT backbone, this one is {loaded.model_type}.")
     preprocessor = TaggingPreprocessor(loaded.tokenizer, config.seq_length)
     tagger = TokenClassifier(loaded.backbone, len(tag_names), preprocessor, tag_names, dropout=config.dropout)
     tagger.compile_for_task(optimizer=fine_tuning_optimizer(tagger, config, train_examples))
     return tagger
+
+
+def _loaded(model, config):
+    unset = [name for name in config.unset() if name != "pooling"]
+    if unset:
+        raise ValueError(f"FinetuneConfig fields {unset} are unset: fill them with finetune_setup().")
+    return model if isinstance(model, LoadedBackbone) else load_backbone(model)
 
 
 def fine_tuning_optimizer(model, config, train_examples):
