@@ -10,7 +10,9 @@ import argparse
 import importlib
 import importlib.util
 import os
+import re
 import sys
+import tempfile
 
 # Subcommand name -> module that implements it (top of the stack: the CLI may
 # import every package, none of them imports the CLI).
@@ -29,6 +31,9 @@ COMMANDS = {
     "finetune": "tasks.finetune_command",
     "export": "saved_models.export_command",
 }
+
+# Commands that never import TensorFlow.
+QUIET_COMMANDS = ("corpus",)
 
 
 def _help_line(module_name):
@@ -63,15 +68,51 @@ def build_parser(command=None):
     return parser
 
 
+# TensorFlow's start-up lines that tell a user nothing: the absl notice, oneDNN and CPU-feature
+# notices, and the CUDA probe on a machine without a GPU.
+_START_UP_NOISE = re.compile(
+    r"^(WARNING: All log messages before absl::InitializeLog|[IWE]\d{4} [\d:. ]+\d+ "
+    r"(port|cudart_stub|cpu_feature_guard|cuda_platform|cuda_executor|cuda_dnn|cuda_fft|cuda_blas)\.cc"
+    r"|To enable the following instructions: .* rebuild TensorFlow)"
+)
+
+
+def import_tensorflow_quietly():
+    """Imports TensorFlow and finds its devices with the C++ start-up lines filtered out.
+
+    Those lines are written to file descriptor 2 before TF_CPP_MIN_LOG_LEVEL
+    applies, so they are caught there; every other line is passed on. Set
+    TF_CPP_MIN_LOG_LEVEL yourself (e.g. 0) to see them all.
+    """
+    if "tensorflow" in sys.modules or "TF_CPP_MIN_LOG_LEVEL" in os.environ:
+        return
+    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile(mode="w+b") as caught:
+        os.dup2(caught.fileno(), 2)
+        try:
+            import tensorflow as tf
+
+            tf.config.list_physical_devices()
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+        caught.seek(0)
+        lines = caught.read().decode("utf-8", "replace").splitlines(keepends=True)
+    sys.stderr.write("".join(line for line in lines if not _START_UP_NOISE.match(line)))
+
+
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     command = next((a for a in argv if not a.startswith("-")), None)
     parser = build_parser(command if command in COMMANDS else None)
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
         return 2
+    if args.command not in QUIET_COMMANDS:
+        import_tensorflow_quietly()
     from pretrain.errors import UsageError
 
     try:

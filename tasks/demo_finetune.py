@@ -1,52 +1,99 @@
-"""The fine-tune -> export -> serve step of `make demo`."""
+"""The fine-tune -> export -> serve step of `make demo`, with the pretrained-vs-scratch comparison.
+
+`run_demo_finetune` fine-tunes the pretrained BERT with the default settings
+of `pretrain finetune classify` (`tasks.finetune_defaults`), exports the
+text-in serving SavedModel, loads it back and scores the held-out texts
+through its `serving_default` signature (the figure the demo reports), answers
+a request of clearly positive and negative reviews, and fine-tunes the same
+architecture from random initialisation with the same settings for
+comparison (scored in process).
+"""
 
 import os
 
+import keras
+import numpy as np
 import tensorflow as tf
 
 from saved_models.serving_export import export_classifier_serving
-from tasks.finetuning import FinetuneConfig, build_classifier, training_callbacks
-from tasks.rotten_tomatoes import LABEL_NAMES, load_rotten_tomatoes
+from tasks.finetuning import FinetuneConfig, build_classifier, finetune_setup, training_callbacks
 
-DEMO_CONFIG = FinetuneConfig(epochs=2, batch_size=32, seq_length=64, learning_rate=1e-4)
-REQUEST = {"instances": [{"text": "A gripping, beautifully acted film."}, {"text": "Dull, overlong and predictable."}]}
+# Clear cases: (text, index of the right label in the task's label names: 0 negative, 1 positive).
+REQUEST = [
+    ("One of the best films I have seen in years: a gripping story, wonderful acting and a moving, "
+     "beautiful ending. I loved every minute of it and highly recommend it.", 1),
+    ("A dull, predictable mess. The acting is awful, the plot makes no sense and the dialogue is "
+     "laughable. A complete waste of time; avoid it.", 0),
+    ("Brilliant, funny and touching. A great cast at their best, and a film I will watch again.", 1),
+    ("Boring and badly made. The worst movie I have seen this year, with terrible acting throughout.", 0),
+]
 
 
-def run_demo_finetune(pretrained_dir, output_dir, train_size=2000, test_size=500, config=DEMO_CONFIG):
-    """Fine-tunes the BERT in `pretrained_dir` on Rotten Tomatoes snippets,
-    exports OUTPUT/serving and answers a TF Serving-style request from it.
+def served_answers(serving_dir, texts, batch_size=64):
+    """(label names, probabilities) of `texts` from the SavedModel's `serving_default`."""
+    serve = tf.saved_model.load(serving_dir).signatures["serving_default"]
+    labels, probabilities = [], []
+    for start in range(0, len(texts), batch_size):
+        outputs = serve(text=tf.constant(texts[start:start + batch_size]))
+        labels += [label.decode("utf-8") for label in outputs["label"].numpy()]
+        probabilities.append(outputs["probabilities"].numpy())
+    return labels, np.concatenate(probabilities)
 
-    Returns a dict: `test_accuracy`, `train_examples`, `test_examples`,
-    `model_path`, `serving_dir`, `request`, `response` (labels, probabilities).
+
+def fine_tune(loaded, label_names, config, train, random_init=False, output_dir=None):
+    """A `TextClassifier` fine-tuned on `train` (texts, label ids); `random_init` re-initialises the backbone."""
+    classifier = build_classifier(loaded, label_names, config, train_examples=len(train[0]))
+    if random_init:
+        keras.utils.set_random_seed(config.seed)
+        backbone = classifier.backbone
+        backbone.set_weights(type(backbone).from_config(backbone.get_config()).get_weights())
+    classifier.fit(train[0], train[1], epochs=config.epochs, batch_size=config.batch_size,
+                   callbacks=training_callbacks(output_dir), verbose=2)
+    return classifier
+
+
+def run_demo_finetune(pretrained_dir, output_dir, label_names, train, test, compare_scratch=True, config=None):
+    """Fine-tunes, exports and serves; returns a dict of what it measured.
+
+    Args:
+        pretrained_dir: str. A `pretrain bert` output directory.
+        output_dir: str. Gets `model.keras`, `serving/`, `finetune.json`, `logs/`.
+        label_names: [negative name, positive name].
+        train, test: (texts, label ids) pairs.
+        compare_scratch: bool. Also fine-tune the architecture from random initialisation.
+        config: FinetuneConfig; its unset fields follow the default rule.
     """
     os.makedirs(output_dir, exist_ok=True)
-    train_texts, train_labels, test_texts, test_labels = load_rotten_tomatoes(
-        seed=config.seed, max_train=train_size, max_test=test_size
-    )
+    loaded, config = finetune_setup(pretrained_dir, config or FinetuneConfig(), train[0])
     config.save(os.path.join(output_dir, "finetune.json"))
-    classifier = build_classifier(pretrained_dir, LABEL_NAMES, config, train_examples=len(train_texts))
-    print(f"fine-tuning on {len(train_texts)} Rotten Tomatoes snippets ...")
-    classifier.fit(
-        train_texts, train_labels, epochs=config.epochs, batch_size=config.batch_size,
-        callbacks=training_callbacks(output_dir), verbose=2,
-    )
-    _, accuracy = classifier.evaluate(test_texts, test_labels, batch_size=64, verbose=0)
-    model_path = os.path.join(output_dir, "model.keras")
-    classifier.save(model_path)
+    print(f"fine-tuning on {len(train[0])} texts: learning rate {config.learning_rate:g}, {config.epochs} epochs, "
+          f"{config.seq_length} tokens, {config.pooling} pooling (the defaults for this backbone and data)", flush=True)
+    classifier = fine_tune(loaded, label_names, config, train, output_dir=output_dir)
+    in_process = float(classifier.evaluate(test[0], test[1], batch_size=64, verbose=0)[1])
+    classifier.save(os.path.join(output_dir, "model.keras"))
     serving_dir = export_classifier_serving(classifier, os.path.join(output_dir, "serving"))
-    served = tf.saved_model.load(serving_dir).signatures["serving_default"]
-    outputs = served(text=tf.constant([instance["text"] for instance in REQUEST["instances"]]))
-    response = {
-        "labels": [label.decode("utf-8") for label in outputs["label"].numpy()],
-        "probabilities": outputs["probabilities"].numpy().round(4).tolist(),
-    }
-    print(f"test accuracy {accuracy:.4f} on {len(test_texts)} snippets; serving answer: {response['labels']}")
-    return {
-        "test_accuracy": float(accuracy),
-        "train_examples": len(train_texts),
-        "test_examples": len(test_texts),
-        "model_path": model_path,
+    labels, _ = served_answers(serving_dir, list(test[0]))
+    served = float(np.mean([label == label_names[y] for label, y in zip(labels, test[1])]))
+    request_labels, request_probabilities = served_answers(serving_dir, [text for text, _ in REQUEST])
+    right = [label == label_names[y] for label, (_, y) in zip(request_labels, REQUEST)]
+    results = {
+        "config": {name: getattr(config, name) for name in ("learning_rate", "epochs", "seq_length", "pooling")},
+        "train_examples": len(train[0]),
+        "test_examples": len(test[0]),
+        "served_test_accuracy": served,
+        "in_process_test_accuracy": in_process,
         "serving_dir": serving_dir,
-        "request": REQUEST,
-        "response": response,
+        "request": [text for text, _ in REQUEST],
+        "response": {"labels": request_labels, "probabilities": request_probabilities.round(4).tolist()},
+        "request_answers_right": int(sum(right)),
     }
+    print(f"test accuracy {served:.4f} on {len(test[0])} held-out texts, served by {serving_dir} "
+          f"(in process: {in_process:.4f})")
+    for (text, _), label, ok in zip(REQUEST, request_labels, right):
+        print(f"  served: {label:>6} {'(right)' if ok else '(WRONG)'}  {text[:70]}...")
+    if compare_scratch:  # last: it re-initialises the backbone the pretrained classifier was trained in
+        scratch = fine_tune(loaded, label_names, config, train, random_init=True)
+        results["random_init_test_accuracy"] = float(scratch.evaluate(test[0], test[1], batch_size=64, verbose=0)[1])
+        print(f"same architecture from random initialisation, same settings: {results['random_init_test_accuracy']:.4f} "
+              f"(pretrained, in process: {in_process:.4f})", flush=True)
+    return results

@@ -1,10 +1,18 @@
-import dataclasses
+"""The demo's fine-tune -> export -> serve step (the served answers are the model's) and its fallback data."""
+
+import json
 
 import pytest
-import tensorflow as tf
 
-from tasks.demo_finetune import DEMO_CONFIG, run_demo_finetune
+from tasks.demo_finetune import REQUEST, run_demo_finetune
+from tasks.finetune_defaults import learning_rate_for
+from tasks.finetuning import FinetuneConfig
 from tasks.rotten_tomatoes import load_rotten_tomatoes
+
+POSITIVE = ["a wonderful, moving film", "great acting and a great story", "i loved it, brilliant",
+            "beautiful and funny, highly recommended"]
+NEGATIVE = ["a dull, boring mess", "awful acting and a stupid plot", "i hated it, terrible",
+            "the worst film, a waste of time"]
 
 
 def test_rotten_tomatoes_split_is_fixed_and_stratified():
@@ -15,10 +23,16 @@ def test_rotten_tomatoes_split_is_fixed_and_stratified():
     assert load_rotten_tomatoes(seed=0, max_test=3)[2] == test_texts[:3]
 
 
-@pytest.mark.slow
-def test_demo_fine_tunes_exports_and_answers(bert_pretrained, tmp_path):
-    config = dataclasses.replace(DEMO_CONFIG, epochs=1, seq_length=32)
-    result = run_demo_finetune(bert_pretrained[0], str(tmp_path), train_size=64, test_size=32, config=config)
-    assert 0.0 <= result["test_accuracy"] <= 1.0 and result["test_examples"] == 32
-    assert set(result["response"]["labels"]) <= {"rotten", "fresh"}
-    assert "serve_ids" in tf.saved_model.load(result["serving_dir"]).signatures
+def test_demo_finetune_serves_exactly_what_the_model_predicts_and_compares_with_scratch(bert_pretrained, tmp_path):
+    texts = POSITIVE + NEGATIVE
+    train = (texts * 4, ([1] * 4 + [0] * 4) * 4)
+    test = (texts, [1] * 4 + [0] * 4)
+    config = FinetuneConfig(epochs=2, seq_length=32)
+    result = run_demo_finetune(bert_pretrained[0], str(tmp_path), ["neg", "pos"], train, test, config=config)
+    assert result["served_test_accuracy"] == pytest.approx(result["in_process_test_accuracy"], abs=1e-6)
+    assert result["config"]["learning_rate"] == pytest.approx(learning_rate_for(bert_pretrained[1].hidden_dim))
+    assert len(result["response"]["labels"]) == len(REQUEST)
+    assert set(result["response"]["labels"]) <= {"neg", "pos"}
+    assert 0.0 <= result["random_init_test_accuracy"] <= 1.0
+    with open(tmp_path / "finetune.json", encoding="utf-8") as file:
+        assert json.load(file)["epochs"] == 2

@@ -40,7 +40,7 @@ def test_pooling_is_cls_only_when_next_sentence_prediction_trained_the_pooler():
 def test_setup_fills_only_what_is_unset_from_the_backbone_and_the_texts(bert_pretrained):
     loaded, config = finetune_setup(bert_pretrained[0], FinetuneConfig(epochs=1), TEXTS)
     assert config.epochs == 1  # given, kept
-    assert config.learning_rate == pytest.approx(3e-4)  # the fixture is a tiny (128-wide) BERT
+    assert config.learning_rate == pytest.approx(learning_rate_for(loaded.hidden_dim))
     assert config.seq_length == 32 and config.warmup_fraction == 0.1
     assert config.pooling == ("cls" if loaded.pooler_trained else "mean")
     assert not config.unset()
@@ -62,5 +62,6 @@ def test_cli_without_tuning_flags_writes_the_chosen_settings(bert_pretrained, tm
     assert status == 0
     with open(tmp_path / "out" / "finetune.json", encoding="utf-8") as file:
         saved = json.load(file)
-    assert (saved["epochs"], saved["learning_rate"], saved["seq_length"]) == (1, pytest.approx(3e-4), 32)
-    assert "learning rate 0.0003, 1 epochs" in capsys.readouterr().out
+    rate = learning_rate_for(bert_pretrained[1].hidden_dim)
+    assert (saved["epochs"], saved["learning_rate"], saved["seq_length"]) == (1, pytest.approx(rate), 32)
+    assert f"learning rate {rate:g}, 1 epochs" in capsys.readouterr().out
