@@ -62,3 +62,18 @@ def test_usage_error_is_printed_without_traceback(monkeypatch, capsys):
 def test_no_command_prints_help_and_fails(capsys):
     assert cli.main([]) == 2
     assert "COMMAND" in capsys.readouterr().out
+
+
+def test_tensorflow_start_up_lines_are_hidden_and_other_output_is_kept(tmp_path, lee_corpus_path):
+    env = {key: value for key, value in __import__("os").environ.items() if key != "TF_CPP_MIN_LOG_LEVEL"}
+    command = [sys.executable, "-c", "import sys, cli; sys.exit(cli.main(sys.argv[1:]))", "vocab", "--corpus",
+               lee_corpus_path, "--output", str(tmp_path / "vocab"), "--vocab-size", "200"]
+    result = subprocess.run(command, capture_output=True, text=True, env=env, cwd=cli.__file__.rsplit("/", 1)[0])
+    assert result.returncode == 0, result.stderr
+    for noise in ("absl::InitializeLog", "oneDNN custom operations", "cuda drivers", "cuInit"):
+        assert noise not in result.stderr
+    assert "documents read" in result.stderr and "wrote" in result.stdout  # the command's own progress stays
+    shown = subprocess.run(command[:-4] + ["--output", str(tmp_path / "again"), "--vocab-size", "200"],
+                           capture_output=True, text=True, env=dict(env, TF_CPP_MIN_LOG_LEVEL="0"),
+                           cwd=cli.__file__.rsplit("/", 1)[0])
+    assert "oneDNN custom operations" in shown.stderr  # a user who sets the level sees them all
