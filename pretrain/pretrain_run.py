@@ -225,9 +225,11 @@ def start_from_token_vectors(backbone, tokenizer, data_dir, output_dir, num_work
         print("--token-vectors skipgram is not used by multi-worker runs: the token embedding starts random", flush=True)
         return
     print("Training skip-gram vectors of the vocabulary's tokens for the token embedding", flush=True)
+    work_dir = os.path.join(data_dir, "token_corpus")
     vectors = train_token_vectors(
-        os.path.join(data_dir, "train.txt"), tokenizer, backbone.hidden_dim, os.path.join(data_dir, "token_corpus")
+        os.path.join(data_dir, "train.txt"), tokenizer, backbone.hidden_dim, work_dir, verbose=True
     )
+    shutil.rmtree(work_dir, ignore_errors=True)
     embedding = backbone.token_embedding.embeddings
     initial = initial_token_embedding(vectors, keras.ops.convert_to_numpy(embedding))
     embedding.assign(initial)

@@ -63,7 +63,7 @@ def _tokenized(tokenizer, texts):
     return tokenizer.tokenize_flat(tf.constant(texts)).to_list()
 
 
-def train_token_vectors(text_path, tokenizer, dim, directory, epochs=3, seed=1):
+def train_token_vectors(text_path, tokenizer, dim, directory, epochs=3, seed=1, verbose=False):
     """Skip-gram vectors `[vocabulary_size, dim]` of `tokenizer`'s tokens; NaN rows for tokens never seen.
 
     Args:
@@ -73,12 +73,13 @@ def train_token_vectors(text_path, tokenizer, dim, directory, epochs=3, seed=1):
         directory: str. Where the encoded corpus is written.
         epochs: int. Passes over the text. Defaults to 3.
         seed: int. Defaults to 1.
+        verbose: bool. Show the trainer's progress line per epoch. Defaults to False.
     """
     corpus = encode_token_corpus(text_path, tokenizer, directory)
     # gensim's skip-gram defaults, except that every token that occurs gets a vector.
     config = Word2VecConfig(architecture="skipgram", dim=dim, min_count=1, epochs=epochs, seed=seed)
     trainer = Word2VecTrainer(config, corpus)
-    trained = trainer.train(verbose=False)
+    trained = trainer.train(verbose=verbose)
     logger.info(
         "skip-gram token vectors: %d of %d tokens, %d tokens per epoch, %.0f s",
         len(trained.words), tokenizer.vocabulary_size, corpus.num_tokens, trainer.seconds,
