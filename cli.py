@@ -9,10 +9,12 @@ answers without starting TensorFlow.
 import argparse
 import importlib
 import importlib.util
+import logging
 import os
 import re
 import sys
 import tempfile
+import warnings
 
 # Subcommand name -> module that implements it (top of the stack: the CLI may
 # import every package, none of them imports the CLI).
@@ -77,6 +79,17 @@ _START_UP_NOISE = re.compile(
 )
 
 
+# Python-level lines of the same kind: SavedModel export notices and Keras's warning about the
+# [CLS] pooler of a model trained without next-sentence prediction (it is unused, so it has no gradient).
+_EXPORT_NOTICE = re.compile(r"contains input name\(s\) .* with unsupported characters|^Assets written to")
+_UNUSED_POOLER = r"Gradients do not exist for variables \['pooled_dense/kernel', 'pooled_dense/bias'\]"
+
+
+class _DropExportNotices(logging.Filter):
+    def filter(self, record):
+        return not _EXPORT_NOTICE.search(record.getMessage())
+
+
 def import_tensorflow_quietly():
     """Imports TensorFlow and finds its devices with the C++ start-up lines filtered out.
 
@@ -101,6 +114,9 @@ def import_tensorflow_quietly():
         caught.seek(0)
         lines = caught.read().decode("utf-8", "replace").splitlines(keepends=True)
     sys.stderr.write("".join(line for line in lines if not _START_UP_NOISE.match(line)))
+    tf.get_logger().addFilter(_DropExportNotices())
+    logging.getLogger("absl").addFilter(_DropExportNotices())
+    warnings.filterwarnings("ignore", message=_UNUSED_POOLER)
 
 
 def main(argv=None):

@@ -41,8 +41,8 @@ def unigram_baseline_accuracy(output_dir):
     """Held-out accuracy of always guessing the most frequent training token."""
     tokenizer = load_pretrained(output_dir).tokenizer()
     data_dir = os.path.join(output_dir, "data")
-    train_counts, _ = ngram_baselines.ngram_counts(os.path.join(data_dir, "train.txt"), tokenizer)
-    heldout_counts, _ = ngram_baselines.ngram_counts(os.path.join(data_dir, "heldout.txt"), tokenizer)
+    train_counts = ngram_baselines.unigram_counts(os.path.join(data_dir, "train.txt"), tokenizer)
+    heldout_counts = ngram_baselines.unigram_counts(os.path.join(data_dir, "heldout.txt"), tokenizer)
     heldout_counts[: len(SPECIAL_TOKENS)] = 0  # [CLS]/[SEP] are never masked
     mode = ngram_baselines.most_frequent_token(train_counts)
     return float(heldout_counts[mode] / max(heldout_counts.sum(), 1))

@@ -28,6 +28,25 @@ def document_token_ids(path, tokenizer):
         yield np.append(pieces, SEP_ID).astype(np.int64)
 
 
+def unigram_counts(path, tokenizer, documents_per_call=512):
+    """Token counts `[V]` of a lines-format file, tokenized many documents per call (no `[SEP]`)."""
+    counts = np.zeros(tokenizer.vocabulary_size, np.int64)
+    batch = []
+    for document in read_documents(path):
+        batch.append(" ".join(document))
+        if len(batch) == documents_per_call:
+            counts += _batch_counts(tokenizer, batch)
+            batch = []
+    if batch:
+        counts += _batch_counts(tokenizer, batch)
+    return counts
+
+
+def _batch_counts(tokenizer, texts):
+    ids = tokenizer.tokenize_flat(texts).flat_values.numpy()
+    return np.bincount(ids, minlength=tokenizer.vocabulary_size)
+
+
 def ngram_counts(path, tokenizer):
     """Unigram counts `[V]` and bigram counts `{code: count}` (code = previous * V + next)."""
     vocabulary_size = tokenizer.vocabulary_size

@@ -128,3 +128,16 @@ def test_gpt_loss_perplexity_and_reload(tmp_path):
     model.save(path)
     reloaded = keras.models.load_model(path, compile=False)
     np.testing.assert_allclose(np.array(reloaded.backbone.logits(reloaded(x))), logits, atol=1e-5)
+
+
+def test_batched_unigram_counts_equal_the_per_document_counts(tmp_path, lee_corpus_path):
+    from pretrain import ngram_baselines
+    from pretrain.tokenizer import WordPieceTokenizer, train_vocabulary
+    from pretrain.corpus import read_documents
+
+    tokenizer = WordPieceTokenizer(train_vocabulary(read_documents(lee_corpus_path), 300))
+    per_document, _ = ngram_baselines.ngram_counts(lee_corpus_path, tokenizer)
+    per_document[3] = 0  # ngram_counts appends [SEP] (id 3) to every document
+    batched = ngram_baselines.unigram_counts(lee_corpus_path, tokenizer, documents_per_call=7)
+    assert batched.sum() > 1000
+    assert (batched == per_document).all()
