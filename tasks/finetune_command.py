@@ -6,12 +6,13 @@ Examples:
   pretrain finetune tag --model runs/bert --train train.conll --test test.conll --output runs/ner
 
 Writes OUTPUT/model.keras (the Keras task model, tokenizer included),
-OUTPUT/finetune.json, OUTPUT/logs (TensorBoard) and OUTPUT/serving: a
+OUTPUT/finetune.json (the settings, defaults included), OUTPUT/metrics.json (with --test), OUTPUT/logs (TensorBoard) and OUTPUT/serving: a
 SavedModel for TF Serving that takes raw strings (classify: texts -> labels;
 tag: sentences -> one tag per whitespace-separated word).
 """
 
 import dataclasses
+import json
 import os
 
 from pretrain.errors import UsageError
@@ -134,6 +135,7 @@ def _classify(args, config):
             texts(test), label_ids(test[args.label_column], label_names, args.test), batch_size=config.batch_size, verbose=0
         )
         print(f"test accuracy: {accuracy:.4f} ({len(test[args.label_column])} examples)")
+        _save_metrics({"test_accuracy": float(accuracy), "test_examples": len(test[args.label_column])}, args.output)
     classifier.save(os.path.join(args.output, "model.keras"))
     export_classifier_serving(classifier, os.path.join(args.output, "serving"), text_pairs=bool(args.text_pair_column))
     print(f"wrote {args.output}/model.keras and {args.output}/serving")
@@ -162,6 +164,7 @@ def _tag(args, config):
     if test is not None:
         _, accuracy = tagger.evaluate(test[0], ids(test[1], args.test), batch_size=config.batch_size, verbose=0)
         print(f"test accuracy (per word): {accuracy:.4f} ({len(test[0])} sentences)")
+        _save_metrics({"test_accuracy_per_word": float(accuracy), "test_sentences": len(test[0])}, args.output)
     tagger.save(os.path.join(args.output, "model.keras"))
     export_tagger_serving(tagger, os.path.join(args.output, "serving"))
     print(f"wrote {args.output}/model.keras and {args.output}/serving")
@@ -175,3 +178,8 @@ def _save_config(config, output_dir):
         f"{config.warmup_fraction:g}, {config.seq_length} tokens" + (f", {config.pooling} pooling" if config.pooling else "")
         + f" (written to {output_dir}/finetune.json)"
     )
+
+
+def _save_metrics(metrics, output_dir):
+    with open(os.path.join(output_dir, "metrics.json"), "w", encoding="utf-8") as file:
+        json.dump(metrics, file, indent=2)

@@ -3,6 +3,7 @@
 4,000 / 1,000 snippets, >= 0.78 on IMDB with 2,000 labels and 1,000 test reviews)."""
 
 import csv
+import json
 import os
 
 import pytest
@@ -23,9 +24,9 @@ def _write(path, texts, labels, names):
     return str(path)
 
 
-def _accuracy(printed):
-    line = next(line for line in printed.splitlines() if line.startswith("test accuracy: "))
-    return float(line.split()[2])
+def _accuracy(output_dir):
+    with open(os.path.join(output_dir, "metrics.json"), encoding="utf-8") as file:
+        return json.load(file)["test_accuracy"]
 
 
 def _pretrain_and_classify(tmp_path, corpus, corpus_format, train, test, names, capsys):
@@ -36,7 +37,7 @@ def _pretrain_and_classify(tmp_path, corpus, corpus_format, train, test, names, 
                        "--test", _write(tmp_path / "test.csv", *test, names),
                        "--text-column", "text", "--label-column", "label", "--output", str(tmp_path / "classifier")])
     assert status == 0
-    return _accuracy(capsys.readouterr().out)
+    return _accuracy(tmp_path / "classifier")
 
 
 @pytest.mark.slow

@@ -40,6 +40,9 @@ def test_classify_prints_accuracy_writes_model_and_serving_and_export_rewrites_i
     assert os.path.exists(tmp_path / "out" / "model.keras")
     with open(tmp_path / "out" / "finetune.json", encoding="utf-8") as file:
         assert json.load(file)["pooling"] == "mean"
+    with open(tmp_path / "out" / "metrics.json", encoding="utf-8") as file:
+        metrics = json.load(file)
+    assert metrics["test_examples"] == 2 and f"test accuracy: {metrics['test_accuracy']:.4f}" in printed
     served = tf.saved_model.load(str(tmp_path / "out" / "serving"))
     labels = served.signatures["serving_default"](text=tf.constant(["a boring film"]))["label"].numpy()
     assert labels[0] in (b"neg", b"pos")
