@@ -375,6 +375,13 @@ def run_pretraining(config, output_dir, vocab_file=None):
             config.save(os.path.join(output_dir, "config.json"))
         if step:
             print(f"Resuming from step {step} ({checkpointer.latest})", flush=True)
+        metrics_path = os.path.join(output_dir, "metrics.json")
+        if step >= config.training.steps and os.path.exists(metrics_path):
+            # Finished and exported (metrics.json is written last): keep its outputs as they are.
+            print(f"{output_dir} finished at step {step} already; its outputs are kept", flush=True)
+            checkpointer.close()
+            with open(metrics_path, encoding="utf-8") as file:
+                return json.load(file)
         metrics = {}
         if step < config.training.steps:
             train, heldout = build_datasets(

@@ -75,5 +75,8 @@ def test_a_new_run_starts_from_the_vectors_and_none_starts_random(tmp_path):
     assert _cosine(rows["cat"], rows["dog"]) > _cosine(rows["cat"], rows["hammer"]) + 0.5  # the run's embedding started from vectors that know the contexts
     trained = np.asarray(pretrained.backbone.token_embedding.embeddings)
     assert np.abs(trained - initial).max() < 0.01  # one update of 1e-4 moved it only a little
+    before = {name: (tmp_path / "skipgram" / name).read_bytes() for name in ("metrics.json", "initial_token_embedding.npy")}
+    assert _pretrain(corpus, tmp_path / "skipgram") == 0  # a finished run: nothing is retrained or rewritten
+    assert before == {name: (tmp_path / "skipgram" / name).read_bytes() for name in before}
     assert _pretrain(corpus, tmp_path / "random", "--token-vectors", "none") == 0
     assert not os.path.exists(tmp_path / "random" / "initial_token_embedding.npy")
