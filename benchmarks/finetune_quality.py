@@ -23,10 +23,9 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-from tasks.finetuning import FinetuneConfig, build_classifier, finetune_setup  # noqa: E402
+from tasks.finetuning import FinetuneConfig, build_classifier, finetune_setup, reinitialise_backbone  # noqa: E402
 from tasks.rotten_tomatoes import LABEL_NAMES, load_rotten_tomatoes  # noqa: E402
 from tasks.text_classifier import POOLINGS  # noqa: E402
 
@@ -78,10 +77,7 @@ def fine_tune(pretrained_dir, config, data, random_init):
     loaded, config = finetune_setup(pretrained_dir, config, train_texts)
     classifier = build_classifier(loaded, LABEL_NAMES, config, train_examples=len(train_texts))
     if random_init:  # same architecture and head, fresh weights
-        keras.utils.set_random_seed(config.seed)
-        backbone = classifier.backbone
-        fresh = type(backbone).from_config(backbone.get_config())
-        backbone.set_weights(fresh.get_weights())
+        reinitialise_backbone(classifier, config.seed)
     classifier.fit(train_texts, train_labels, epochs=config.epochs, batch_size=config.batch_size, verbose=2)
     return float(classifier.evaluate(test_texts, test_labels, batch_size=64, verbose=0)[1])
 

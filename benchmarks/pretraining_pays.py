@@ -83,19 +83,15 @@ def pretrain(args):
 
 def fine_tune(run_dir, train, test, seed, model):
     """Test accuracy of the default fine-tuning recipe from `run_dir` as `model` (one of MODELS)."""
-    import keras
-
     from pretrain.pretrain_run import INITIAL_TOKEN_EMBEDDING
-    from tasks.finetuning import FinetuneConfig, build_classifier, finetune_setup
+    from tasks.finetuning import FinetuneConfig, build_classifier, finetune_setup, reinitialise_backbone
 
     loaded, config = finetune_setup(run_dir, FinetuneConfig(seed=seed), train[0])
     classifier = build_classifier(loaded, ["0", "1"], config, train_examples=len(train[0]))
     if model != "pretrained":  # same architecture, head and settings; fresh backbone weights
-        keras.utils.set_random_seed(seed)
-        backbone = classifier.backbone
-        backbone.set_weights(type(backbone).from_config(backbone.get_config()).get_weights())
+        reinitialise_backbone(classifier, seed)
     if model == "token_vectors_only":
-        backbone.token_embedding.embeddings.assign(np.load(os.path.join(run_dir, INITIAL_TOKEN_EMBEDDING)))
+        classifier.backbone.token_embedding.embeddings.assign(np.load(os.path.join(run_dir, INITIAL_TOKEN_EMBEDDING)))
     classifier.fit(train[0], train[1], epochs=config.epochs, batch_size=config.batch_size, verbose=0)
     accuracy = float(classifier.evaluate(test[0], test[1], batch_size=64, verbose=0)[1])
     return accuracy, dataclasses.asdict(config)

@@ -11,12 +11,11 @@ comparison (scored in process).
 
 import os
 
-import keras
 import numpy as np
 import tensorflow as tf
 
 from saved_models.serving_export import export_classifier_serving
-from tasks.finetuning import FinetuneConfig, build_classifier, finetune_setup, training_callbacks
+from tasks.finetuning import FinetuneConfig, build_classifier, finetune_setup, reinitialise_backbone, training_callbacks
 
 # Clear cases: (text, index of the right label in the task's label names: 0 negative, 1 positive).
 REQUEST = [
@@ -44,9 +43,7 @@ def fine_tune(loaded, label_names, config, train, random_init=False, output_dir=
     """A `TextClassifier` fine-tuned on `train` (texts, label ids); `random_init` re-initialises the backbone."""
     classifier = build_classifier(loaded, label_names, config, train_examples=len(train[0]))
     if random_init:
-        keras.utils.set_random_seed(config.seed)
-        backbone = classifier.backbone
-        backbone.set_weights(type(backbone).from_config(backbone.get_config()).get_weights())
+        reinitialise_backbone(classifier, config.seed)
     classifier.fit(train[0], train[1], epochs=config.epochs, batch_size=config.batch_size,
                    callbacks=training_callbacks(output_dir), verbose=2)
     return classifier

@@ -2,10 +2,9 @@
 
 import dataclasses
 import json
+import logging
 import math
 import os
-
-import logging
 
 import keras
 
@@ -108,6 +107,13 @@ def build_tagger(model_path, tag_names, config, train_examples):
     tagger = TokenClassifier(loaded.backbone, len(tag_names), preprocessor, tag_names, dropout=config.dropout)
     tagger.compile_for_task(optimizer=fine_tuning_optimizer(tagger, config, train_examples))
     return tagger
+
+
+def reinitialise_backbone(classifier, seed):
+    """Gives `classifier`'s backbone fresh random weights (seeded): the same architecture from random initialisation."""
+    keras.utils.set_random_seed(seed)
+    backbone = classifier.backbone
+    backbone.set_weights(type(backbone).from_config(backbone.get_config()).get_weights())
 
 
 def _loaded(model, config):
