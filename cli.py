@@ -21,6 +21,7 @@ import warnings
 COMMANDS = {
     "demo": "demo",
     "bert": "pretrain.bert_command",
+    "electra": "pretrain.electra_command",
     "gpt": "pretrain.gpt_command",
     "seq2seq": "pretrain.seq2seq_command",
     "elmo": "pretrain.elmo_command",

@@ -16,6 +16,8 @@ from layers.masked_mean_pooling import MaskedMeanPooling
 from layers.multi_head_attention import MultiHeadAttention
 from layers.next_sentence_head import NextSentenceHead
 from layers.position_embedding import PositionEmbedding
+from layers.replaced_token_detection_head import ReplacedTokenDetectionHead
+from layers.replaced_token_sampler import ReplacedTokenSampler
 from layers.segment_embedding import SegmentEmbedding
 from layers.seq2seq_transformer import Seq2SeqTransformer
 from layers.sinusoidal_position_encoding import SinusoidalPositionEncoding
@@ -37,6 +39,8 @@ __all__ = [
     "MultiHeadAttention",
     "NextSentenceHead",
     "PositionEmbedding",
+    "ReplacedTokenDetectionHead",
+    "ReplacedTokenSampler",
     "SegmentEmbedding",
     "Seq2SeqTransformer",
     "SinusoidalPositionEncoding",

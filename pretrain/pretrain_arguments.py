@@ -1,4 +1,4 @@
-"""Command-line options shared by `pretrain bert` and `pretrain gpt`.
+"""Command-line options shared by `pretrain bert`, `pretrain electra` and `pretrain gpt`.
 
 Every option defaults to "not given": the configuration starts from
 `--config FILE` (a `config.json` written by an earlier run) or from the
@@ -12,6 +12,7 @@ import os
 from pretrain.corpus import CORPUS_FORMATS, ERROR_POLICIES
 from pretrain.errors import UsageError
 from pretrain.pretrain_config import (
+    ENCODER_MODELS,
     MASKING_MODES,
     OPTIMIZERS,
     PRECISIONS,
@@ -33,8 +34,8 @@ def _positive_int(text):
 
 
 def add_arguments(parser, model):
-    """Adds the pretraining options of `model` ("bert" or "gpt") to `parser`."""
-    defaults = PretrainConfig(model=model)
+    """Adds the pretraining options of `model` ("bert", "electra" or "gpt") to `parser`."""
+    defaults = PretrainConfig()
     data, training, tokenizer = defaults.data, defaults.training, defaults.tokenizer
     parser.add_argument(
         "--corpus", nargs="+", metavar="PATH",
@@ -101,7 +102,7 @@ def add_arguments(parser, model):
         "--cased", action="store_true",
         help="keep case and accents (default: lower-case and strip accents, BERT uncased)",
     )
-    if model == "bert":
+    if model in ENCODER_MODELS:
         parser.add_argument(
             "--masking", choices=MASKING_MODES,
             help="masking unit: token (BERT, default), whole-word, ngram (1-3 words, "
@@ -111,6 +112,18 @@ def add_arguments(parser, model):
             "--max-predictions", type=_positive_int,
             help=f"masked positions per sequence at most (default {data.max_predictions})",
         )
+    if model == "electra":
+        parser.add_argument(
+            "--generator-layers", type=_positive_int,
+            help="encoder blocks of the generator, as wide as the backbone and sharing its embeddings "
+            "(default: a quarter of the backbone's blocks, at least 1)",
+        )
+        parser.add_argument(
+            "--discriminator-weight", type=float,
+            help=f"weight of the replaced-token loss beside the generator's masked-LM loss "
+            f"(default {defaults.electra.discriminator_weight}, ELECTRA's)",
+        )
+    if model == "bert":
         parser.add_argument(
             "--no-nsp", action="store_true",
             help="drop next-sentence prediction (RoBERTa/SpanBERT style); segments are then "
@@ -180,15 +193,16 @@ def config_from_args(args, model):
     if config.model != model:
         raise UsageError(f"--config {args.config} is a {config.model} config; use `pretrain {config.model}`")
     bert = model == "bert"
+    encoder = model in ENCODER_MODELS
     data = config.data.replace(
         **_given(
             corpus=tuple(os.path.abspath(p) for p in args.corpus) if args.corpus else None,
             corpus_format=args.corpus_format,
             errors=args.errors,
             seq_length=args.seq_length,
-            masking=args.masking if bert else None,
-            max_predictions=args.max_predictions if bert else None,
-            nsp=False if bert and args.no_nsp else None,
+            masking=args.masking if encoder else None,
+            max_predictions=args.max_predictions if encoder else None,
+            nsp=False if model == "electra" or (bert and args.no_nsp) else None,
             unilm=True if bert and args.unilm else None,
             heldout_every=args.heldout_every,
             seed=args.seed,
@@ -225,6 +239,10 @@ def config_from_args(args, model):
         option = "--preset" if args.preset else "--cased"
         raise UsageError(f"{option} cannot change a model that --init-from {training.init_from} continues; drop {option}")
     changes = dict(data=data, training=training, tokenizer=tokenizer)
+    if model == "electra":
+        changes["electra"] = config.electra.replace(
+            **_given(generator_layers=args.generator_layers, discriminator_weight=args.discriminator_weight)
+        )
     if args.preset is not None and args.preset != config.preset:
         changes.update(preset=args.preset, backbone=None)
     config = config.replace(**changes).validated()

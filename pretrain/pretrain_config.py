@@ -2,8 +2,9 @@
 
 One dataclass per concern: `TokenizerConfig` (how text becomes ids),
 `DataConfig` (corpus and the objective's example builder), `TrainingConfig`
-(optimizer, schedule, checkpoints) and `PretrainConfig`, which holds them with
-the model kind (`"bert"` or `"gpt"`), the backbone size preset and, once a run
+(optimizer, schedule, checkpoints), `ElectraConfig` (the generator of
+`pretrain electra`) and `PretrainConfig`, which holds them with the model kind
+(`"bert"`, `"electra"` or `"gpt"`), the backbone size preset and, once a run
 has started, the backbone's own `get_config()`. The JSON layout is contract E
 of the toolkit: `{"model", "backbone", "tokenizer", "data", "training", ...}`.
 
@@ -20,7 +21,9 @@ import json
 
 from pretrain.errors import UsageError
 
-MODELS = ("bert", "gpt")
+MODELS = ("bert", "electra", "gpt")
+# The models whose backbone is a `BertEncoder` (fine-tuned for classification and tagging).
+ENCODER_MODELS = ("bert", "electra")
 PRESETS = ("tiny", "mini", "small", "base")
 MASKING_MODES = ("token", "whole-word", "ngram", "span")
 OPTIMIZERS = ("adamw", "lamb")
@@ -124,6 +127,14 @@ class TrainingConfig(_Replaceable):
 
 
 @dataclasses.dataclass(frozen=True)
+class ElectraConfig(_Replaceable):
+    # Encoder blocks of the generator (None: a quarter of the backbone's, at least one).
+    generator_layers: int = None
+    # Weight of the replaced-token-detection loss beside the generator's masked-LM loss (ELECTRA: 50).
+    discriminator_weight: float = 50.0
+
+
+@dataclasses.dataclass(frozen=True)
 class PretrainConfig(RunConfig):
     model: str = "bert"
     # Backbone size (`layers.BACKBONE_SIZES`); `backbone` below records the built config.
@@ -131,6 +142,8 @@ class PretrainConfig(RunConfig):
     tokenizer: TokenizerConfig = TokenizerConfig()
     data: DataConfig = DataConfig()
     training: TrainingConfig = TrainingConfig()
+    # Used by model "electra" only.
+    electra: ElectraConfig = ElectraConfig()
     # The backbone's `get_config()`, filled in when the model is built.
     backbone: dict = None
 
@@ -140,6 +153,7 @@ class PretrainConfig(RunConfig):
             "tokenizer": TokenizerConfig,
             "data": DataConfig,
             "training": TrainingConfig,
+            "electra": ElectraConfig,
         }
         known = {field.name for field in dataclasses.fields(cls)}
         unknown = sorted(set(config) - known)
@@ -197,6 +211,14 @@ class PretrainConfig(RunConfig):
                 "gradients inside a conditional that tf.distribute cannot synchronise across "
                 "replicas. Under mirrored or multi-worker training raise --batch-size instead"
             )
+        if self.model == "electra" and (self.data.nsp or self.data.unilm):
+            raise UsageError(
+                "electra learns replaced-token detection only: set data.nsp and data.unilm to false"
+            )
+        if self.electra.generator_layers is not None and self.electra.generator_layers < 1:
+            raise UsageError(f"generator_layers must be at least 1, got {self.electra.generator_layers}")
+        if self.electra.discriminator_weight <= 0:
+            raise UsageError(f"discriminator_weight must be positive, got {self.electra.discriminator_weight}")
         if self.training.learning_rate <= 0:
             raise UsageError(f"learning_rate must be positive, got {self.training.learning_rate}")
         return self

@@ -1,7 +1,7 @@
 """One pretraining run, from a corpus to the output directory of contract E.
 
-`run_pretraining(config, output_dir)` is what `pretrain bert` and `pretrain
-gpt` do: check the output directory, resume or start, train or reuse the
+`run_pretraining(config, output_dir)` is what `pretrain bert`, `pretrain
+electra` and `pretrain gpt` do: check the output directory, resume or start, train or reuse the
 WordPiece vocabulary, build the model, train with `pretrain.training.fit`,
 then save `model.keras`, the backbone SavedModel and `metrics.json`.
 
@@ -32,7 +32,7 @@ from pretrain.continued_pretraining import continued_config, copy_pretrained_wei
 from pretrain.corpus import read_documents
 from pretrain.errors import UsageError
 from pretrain.optimizer import create_optimizer
-from pretrain.pretrain_config import PretrainConfig
+from pretrain.pretrain_config import ENCODER_MODELS, PretrainConfig
 from pretrain.pretrained import load_pretrained, read_run
 from pretrain.tokenizer import (
     WordPieceTokenizer,
@@ -178,7 +178,7 @@ def build_backbone(config, vocabulary_size):
     """The backbone of `config`: its saved `backbone` config if any, else the preset."""
     from layers import BACKBONE_SIZES, BertEncoder, GptDecoder
 
-    backbone_class = BertEncoder if config.model == "bert" else GptDecoder
+    backbone_class = BertEncoder if config.model in ENCODER_MODELS else GptDecoder
     if config.backbone is not None:
         backbone_config = dict(config.backbone, vocabulary_size=vocabulary_size, name="backbone")
         backbone_config.pop("dtype", None)
@@ -197,12 +197,21 @@ def build_backbone(config, vocabulary_size):
 
 def build_model(config, vocabulary_size):
     from pretrain.bert_pretrainer import BertPretrainer
+    from pretrain.electra_pretrainer import ElectraPretrainer
     from pretrain.gpt_pretrainer import GptPretrainer
 
     backbone = build_backbone(config, vocabulary_size)
     if config.model == "bert":
         model = BertPretrainer(
             backbone, nsp=config.data.nsp, unilm=config.data.unilm, name="bert_pretrainer"
+        )
+    elif config.model == "electra":
+        model = ElectraPretrainer(
+            backbone,
+            generator_layers=config.electra.generator_layers,
+            discriminator_weight=config.electra.discriminator_weight,
+            seed=config.training.seed,
+            name="electra_pretrainer",
         )
     else:
         model = GptPretrainer(backbone, name="gpt_pretrainer")
@@ -238,8 +247,8 @@ def start_from_token_vectors(backbone, tokenizer, data_dir, output_dir, num_work
 
 
 def examples_dataset(config, tokenizer, path, seed, shuffle_buffer, shard_index=0, num_shards=1):
-    """Unbatched examples of the objective from a lines-format file."""
-    if config.model == "bert":
+    """Unbatched examples of the objective from a lines-format file (ELECTRA's are BERT's, without NSP)."""
+    if config.model in ENCODER_MODELS:
         from pretrain.bert_examples import bert_dataset
 
         return bert_dataset(
@@ -271,6 +280,8 @@ def build_datasets(config, tokenizer, data_dir, counts, seed, worker_index=0, nu
     """Endless training batches, and a fixed list of held-out batches (or None)."""
     if config.model == "bert":
         from pretrain.bert_pretrainer import features_to_inputs, with_attention_modes
+    elif config.model == "electra":
+        from pretrain.electra_pretrainer import features_to_inputs
     else:
         from pretrain.gpt_pretrainer import features_to_inputs
 

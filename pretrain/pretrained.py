@@ -1,4 +1,4 @@
-"""Load what `pretrain bert` / `pretrain gpt` wrote: backbone, config and tokenizer.
+"""Load what `pretrain bert|electra|gpt` wrote: backbone, config and tokenizer.
 
 `load_pretrained(model_dir)` reads an output directory (contract E) and
 returns a `Pretrained` with the trained backbone (`BertEncoder` or
@@ -22,7 +22,7 @@ import keras
 import tensorflow as tf
 
 from pretrain.errors import UsageError
-from pretrain.pretrain_config import PretrainConfig
+from pretrain.pretrain_config import ENCODER_MODELS, PretrainConfig
 from pretrain.tokenizer import WordPieceTokenizer, load_vocabulary
 
 
@@ -71,7 +71,7 @@ def read_run(model_dir):
     if not os.path.isfile(config_path):
         raise UsageError(
             f"{model_dir} is not a pretraining output directory (no config.json); "
-            "pass the --output directory of `pretrain bert` or `pretrain gpt`"
+            "pass the --output directory of `pretrain bert`, `pretrain electra` or `pretrain gpt`"
         )
     config = PretrainConfig.load(config_path)
     vocabulary_path = os.path.join(model_dir, config.tokenizer.vocabulary)
@@ -82,13 +82,14 @@ def read_run(model_dir):
 
 def _load_model(model_path):
     # Importing the modules registers the pretraining models with Keras.
-    from pretrain import bert_pretrainer, gpt_pretrainer  # noqa: F401
+    from pretrain import bert_pretrainer, electra_pretrainer, gpt_pretrainer  # noqa: F401
 
     return keras.models.load_model(model_path, compile=False)
 
 
 def _restore_latest_checkpoint(config, model_dir):
     from pretrain.bert_pretrainer import BertPretrainer
+    from pretrain.electra_pretrainer import ElectraPretrainer
     from pretrain.gpt_pretrainer import GptPretrainer
 
     latest = tf.train.latest_checkpoint(os.path.join(model_dir, "checkpoints"))
@@ -100,6 +101,8 @@ def _restore_latest_checkpoint(config, model_dir):
     backbone = backbone_class.from_config(dict(config.backbone, dtype=None))
     if config.model == "bert":
         model = BertPretrainer(backbone, nsp=config.data.nsp, unilm=config.data.unilm)
+    elif config.model == "electra":
+        model = ElectraPretrainer(backbone, config.electra.generator_layers, config.electra.discriminator_weight)
     else:
         model = GptPretrainer(backbone)
     tf.train.Checkpoint(model=model).restore(latest).expect_partial()
@@ -118,4 +121,4 @@ def _backbone_of(model):
 def _backbone_class(model):
     from layers import BertEncoder, GptDecoder
 
-    return BertEncoder if model == "bert" else GptDecoder
+    return BertEncoder if model in ENCODER_MODELS else GptDecoder

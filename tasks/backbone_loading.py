@@ -5,6 +5,7 @@ import json
 import os
 
 from pretrain.errors import UsageError
+from pretrain.pretrain_config import ENCODER_MODELS
 from pretrain.tokenizer import WordPieceTokenizer
 
 
@@ -42,7 +43,8 @@ def _load_pretrain_output(model_dir):
     backbone = pretrained.backbone
     config = pretrained.config
     return LoadedBackbone(
-        backbone, pretrained.tokenizer(), config.model, sorted(backbone.input), backbone.hidden_dim,
+        backbone, pretrained.tokenizer(), "bert" if config.model in ENCODER_MODELS else "gpt", sorted(backbone.input),
+        backbone.hidden_dim,
         backbone.max_sequence_length, pooler_trained=config.model == "bert" and config.data.nsp,
     )
 

@@ -29,7 +29,7 @@ def _parser(command):
     return cli.build_parser(command)._subparsers._group_actions[0].choices[command]
 
 
-@pytest.mark.parametrize("command", ["bert", "gpt"])
+@pytest.mark.parametrize("command", ["bert", "electra", "gpt"])
 def test_help_documents_every_option(command, capsys):
     with pytest.raises(SystemExit):
         cli.main([command, "--help"])
@@ -38,6 +38,8 @@ def test_help_documents_every_option(command, capsys):
                 "--seq-length", "--vocab", "--vocab-size", "--config"]
     if command == "bert":
         required += ["--masking", "--no-nsp"]
+    if command == "electra":
+        required += ["--masking", "--generator-layers", "--discriminator-weight"]
     for option in required:
         assert option in text
     undocumented = [a.option_strings for a in _parser(command)._actions if not a.help]

@@ -25,7 +25,7 @@ def test_json_round_trip(tmp_path):
 @pytest.mark.parametrize(
     "changes, message",
     [
-        ({"model": "t5"}, "model must be one of bert, gpt"),
+        ({"model": "t5"}, "model must be one of bert, electra, gpt"),
         ({"preset": "huge"}, "preset must be one of"),
         ({"training": {"steps": 0}}, "steps must be at least 1"),
         ({"training": {"warmup_fraction": 1.0}}, "warmup_fraction must be in [0, 1)"),
