@@ -1,8 +1,8 @@
-"""Does pretraining learn? BERT and GPT on the Wikipedia sample against count baselines.
+"""Does pretraining learn? BERT and GPT on a corpus against count baselines.
 
 Pretrains a BERT (masked LM + NSP) and then a GPT (causal LM, same vocabulary)
-on gensim's Wikipedia sample (206 pages), holding out one article in
-`--heldout-every`, and scores both on every held-out example:
+on gensim's Wikipedia sample (206 pages) or on `--corpus`, holding out one
+document in `--heldout-every`, and scores both on every held-out example:
 
 - BERT masked-LM accuracy against always guessing the most frequent training
   token (the unigram baseline); NSP accuracy against chance (50%) and against
@@ -14,7 +14,11 @@ on gensim's Wikipedia sample (206 pages), holding out one article in
 Usage (about an hour on 2 cores with the defaults):
 
     python benchmarks/pretrain_quality.py --output runs/quality
+    # a GPT alone on the prose mix of `pretrain corpus fetch mix --output corpora`
+    python benchmarks/pretrain_quality.py --output runs/gpt_mix --models gpt --corpus corpora/*/pretrain \
+        --corpus-format prose --vocab runs/pays/bert/vocab.txt --gpt-steps 2000 --batch-size 64
 
+Each pretraining run resumes from its checkpoint when the command is rerun.
 Prints a table and writes OUTPUT/quality.json.
 """
 
@@ -48,8 +52,8 @@ def make_config(model, args):
         preset=args.preset,
         tokenizer=TokenizerConfig(vocabulary_size=args.vocab_size),
         data=DataConfig(
-            corpus=(wiki_sample(),), corpus_format="wikixml", seq_length=args.seq_length,
-            heldout_every=args.heldout_every,
+            corpus=tuple(args.corpus or [wiki_sample()]), corpus_format=args.corpus_format,
+            seq_length=args.seq_length, heldout_every=args.heldout_every,
         ),
         training=TrainingConfig(
             steps=args.bert_steps if model == "bert" else args.gpt_steps,
@@ -126,6 +130,10 @@ def evaluate_gpt(output_dir, config):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--output", required=True)
+    parser.add_argument("--models", nargs="+", choices=["bert", "gpt"], default=["bert", "gpt"])
+    parser.add_argument("--corpus", nargs="+", help="corpus paths (default: gensim's Wikipedia sample)")
+    parser.add_argument("--corpus-format", help="format of --corpus (default: lines; wikixml for the sample)")
+    parser.add_argument("--vocab", help="a vocab.txt for both models (default: BERT's run trains one)")
     parser.add_argument("--preset", default="mini")
     parser.add_argument("--bert-steps", type=int, default=3000)
     parser.add_argument("--gpt-steps", type=int, default=1500)
@@ -135,32 +143,37 @@ def main():
     parser.add_argument("--learning-rate", type=float, default=5e-4)
     parser.add_argument("--heldout-every", type=int, default=10)
     args = parser.parse_args()
+    if args.corpus is None:
+        args.corpus_format = "wikixml"
+    args.corpus_format = args.corpus_format or "lines"
 
     results = {"command": " ".join(sys.argv), "settings": vars(args)}
-    bert_dir = os.path.join(args.output, "bert")
-    start = time.time()
-    bert_config = make_config("bert", args)
-    run_pretraining(bert_config, bert_dir)
-    results["bert"] = dict(evaluate_bert(bert_dir, bert_config), minutes=(time.time() - start) / 60)
-    print(json.dumps(results["bert"], indent=2), flush=True)
-
-    gpt_dir = os.path.join(args.output, "gpt")
-    start = time.time()
-    gpt_config = make_config("gpt", args)
-    run_pretraining(gpt_config, gpt_dir, vocab_file=os.path.join(bert_dir, "vocab.txt"))
-    results["gpt"] = dict(evaluate_gpt(gpt_dir, gpt_config), minutes=(time.time() - start) / 60)
+    vocab = args.vocab
+    for model, evaluate in (("bert", evaluate_bert), ("gpt", evaluate_gpt)):
+        if model not in args.models:
+            continue
+        run_dir = os.path.join(args.output, model)
+        start = time.time()
+        config = make_config(model, args)
+        run_pretraining(config, run_dir, vocab_file=vocab)
+        vocab = os.path.join(run_dir, "vocab.txt")  # the GPT reuses BERT's vocabulary
+        results[model] = dict(evaluate(run_dir, config), minutes=(time.time() - start) / 60)
+        print(json.dumps(results[model], indent=2), flush=True)
 
     with open(os.path.join(args.output, "quality.json"), "w") as file:
         json.dump(results, file, indent=2)
-    bert, gpt = results["bert"], results["gpt"]
-    print(f"\nBERT {args.preset}, {args.bert_steps} steps, held-out ({bert['heldout_examples']} examples):")
-    print(f"  MLM accuracy {bert['mlm_accuracy']:.3f}  vs unigram baseline {bert['mlm_accuracy_unigram_baseline']:.3f}")
-    print(f"  NSP accuracy {bert['nsp_accuracy']:.3f}  vs chance 0.500, majority {bert['nsp_majority_baseline']:.3f}")
-    print(f"GPT {args.preset}, {args.gpt_steps} steps, held-out ({gpt['heldout_tokens']} tokens):")
-    print(
-        f"  perplexity {gpt['perplexity']:.1f}  vs unigram {gpt['perplexity_unigram_baseline']:.1f}, "
-        f"bigram {gpt['perplexity_bigram_baseline']:.1f}"
-    )
+    if "bert" in results:
+        bert = results["bert"]
+        print(f"\nBERT {args.preset}, {args.bert_steps} steps, held-out ({bert['heldout_examples']} examples):")
+        print(f"  MLM accuracy {bert['mlm_accuracy']:.3f}  vs unigram baseline {bert['mlm_accuracy_unigram_baseline']:.3f}")
+        print(f"  NSP accuracy {bert['nsp_accuracy']:.3f}  vs chance 0.500, majority {bert['nsp_majority_baseline']:.3f}")
+    if "gpt" in results:
+        gpt = results["gpt"]
+        print(f"GPT {args.preset}, {args.gpt_steps} steps, held-out ({gpt['heldout_tokens']} tokens):")
+        print(
+            f"  perplexity {gpt['perplexity']:.1f}  vs unigram {gpt['perplexity_unigram_baseline']:.1f}, "
+            f"bigram {gpt['perplexity_bigram_baseline']:.1f}"
+        )
 
 
 if __name__ == "__main__":

@@ -4,9 +4,10 @@ The recipe end to end, each stage resumable (rerun the same command after an
 interruption: `pretrain bert` resumes from its checkpoint, finished results
 are read back from --output):
 
-1. `pretrain bert` on the corpus of `pretrain corpus fetch mix` (the IMDB
-   test half is never in it), with the toolkit's defaults apart from the
-   options below.
+1. `pretrain bert` (or `--objective electra`) on the corpus of `pretrain
+   corpus fetch mix` (the IMDB test half is never in it), with the toolkit's
+   defaults apart from the options below; or `--pretrained DIR`, a finished
+   run of any `pretrain bert|electra` command, instead.
 2. For each label budget and fine-tuning seed, fine-tune with the default
    options of `pretrain finetune classify` (`tasks.finetune_defaults`):
    (a) the pretrained backbone, (b) the same architecture from random
@@ -21,6 +22,8 @@ a random sample); the test subset is the first --test-size of `test.csv`.
 
   .venv/bin/pretrain corpus fetch mix --output corpora
   .venv/bin/python benchmarks/pretraining_pays.py --corpora corpora --output runs/pays
+  .venv/bin/python benchmarks/pretraining_pays.py --corpora corpora --output runs/pays_electra \
+      --pretrained runs/electra
 """
 
 import argparse
@@ -36,12 +39,14 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 
-# Pretraining options of the measured recipe (everything else: `pretrain bert`'s defaults).
+# Pretraining options of the measured recipe (everything else: the command's defaults).
 RECIPE = [
     "--preset", "tiny", "--batch-size", "64", "--seq-length", "128", "--vocab-size", "16000",
-    "--learning-rate", "1e-3", "--masking", "whole-word", "--no-nsp", "--checkpoint-every", "500",
+    "--learning-rate", "1e-3", "--masking", "whole-word", "--checkpoint-every", "500",
     "--eval-batches", "10",
 ]
+# ELECTRA has no next-sentence prediction to drop.
+OBJECTIVE_OPTIONS = {"bert": ["--no-nsp"], "electra": []}
 
 
 # (a) the pretrained backbone, (b) random initialisation, (a0) the skip-gram token embedding alone.
@@ -52,7 +57,11 @@ def parse_arguments(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--corpora", required=True, help="the --output of `pretrain corpus fetch mix`")
     parser.add_argument("--output", required=True, help="directory for the pretraining run and the results")
-    parser.add_argument("--pretrain-steps", type=int, default=6000, help="updates of `pretrain bert`")
+    parser.add_argument("--objective", choices=sorted(OBJECTIVE_OPTIONS), default="bert",
+                        help="the pretraining command: `pretrain bert` (whole-word masked LM) or `pretrain electra`")
+    parser.add_argument("--pretrained", metavar="DIR",
+                        help="fine-tune this finished `pretrain bert|electra` run instead of pretraining one")
+    parser.add_argument("--pretrain-steps", type=int, default=6000, help="updates of the pretraining command")
     parser.add_argument("--pretrain-corpus", nargs="+", default=["*"],
                         help="sources of --corpora to pretrain on (default: all of them)")
     parser.add_argument("--labels", type=int, nargs="+", default=[1000, 5000], help="IMDB label budgets")
@@ -62,20 +71,25 @@ def parse_arguments(argv=None):
                         help="Rotten Tomatoes train and test snippets; 0 0 skips the task")
     parser.add_argument("--models", nargs="+", choices=MODELS, default=list(MODELS), help="models fine-tuned")
     parser.add_argument("--pretrain-options", nargs=argparse.REMAINDER, default=[],
-                        help="more `pretrain bert` options, after the recipe's (last)")
+                        help="more pretraining options, after the recipe's (last)")
     return parser.parse_args(argv)
 
 
 def pretrain(args):
     import cli
 
-    run_dir = os.path.join(args.output, "bert")
+    if args.pretrained:
+        if not os.path.isfile(os.path.join(args.pretrained, "metrics.json")):
+            raise SystemExit(f"--pretrained {args.pretrained}: not a finished pretraining run (no metrics.json)")
+        return args.pretrained
+    run_dir = os.path.join(args.output, args.objective)
     corpus = sorted(path for name in args.pretrain_corpus
                     for path in glob.glob(os.path.join(args.corpora, name, "pretrain")))
     if not corpus:
         raise SystemExit(f"no pretraining text under {args.corpora}: run `pretrain corpus fetch mix --output {args.corpora}`")
-    status = cli.main(["bert", "--corpus", *corpus, "--corpus-format", "prose", "--output", run_dir,
-                       "--steps", str(args.pretrain_steps), *RECIPE, *args.pretrain_options])
+    status = cli.main([args.objective, "--corpus", *corpus, "--corpus-format", "prose", "--output", run_dir,
+                       "--steps", str(args.pretrain_steps), *RECIPE, *OBJECTIVE_OPTIONS[args.objective],
+                       *args.pretrain_options])
     if status:
         raise SystemExit(status)
     return run_dir
@@ -169,7 +183,9 @@ def main(argv=None):
     run_dir = pretrain(args)
     with open(os.path.join(run_dir, "metrics.json"), encoding="utf-8") as file:
         metrics = json.load(file)
-    print(f"pretrained {run_dir}: held-out masked-LM accuracy {metrics.get('val_mlm_accuracy', float('nan')):.3f}")
+    print(f"pretrained {run_dir}: held-out masked-LM accuracy {metrics.get('val_mlm_accuracy', float('nan')):.3f}"
+          + (f", replaced-token accuracy {metrics['val_rtd_accuracy']:.3f} (majority "
+             f"{metrics['val_rtd_majority_accuracy']:.3f})" if "val_rtd_accuracy" in metrics else ""))
     results = measure(args, run_dir, os.path.join(args.output, "results.json"))
     print(table(results, args.seeds))
 

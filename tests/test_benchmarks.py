@@ -1,4 +1,4 @@
-"""The backbone benchmark runs end to end at toy sizes, and its matmul-only floor counts our step's matmuls."""
+"""The benchmarks run end to end at toy sizes: the backbone benchmark (ratios, matmul-only floor) and pretraining_pays (table, resume)."""
 
 import importlib.util
 import math
@@ -47,3 +47,53 @@ def test_benchmark_prints_ratios_and_floors_at_toy_sizes():
     for model in ("BERT", "GPT"):
         assert f"{model} ratio ours/keras-hub = " in result.stdout
         assert f"{model} matmul-only floor of our step: " in result.stdout
+
+
+def _write_toy_corpora(directory, lee_corpus_path):
+    """A `pretrain corpus fetch` output at toy size: Lee's news as pretraining text, and an IMDB-like split
+    whose label is carried by the words "great" / "awful" among Lee's sentences."""
+    import csv
+
+    stories = [line.strip() for line in open(lee_corpus_path, encoding="utf-8") if line.strip()]
+    os.makedirs(os.path.join(directory, "news", "pretrain"))
+    with open(os.path.join(directory, "news", "pretrain", "news.txt"), "w", encoding="utf-8") as file:
+        file.write("\n\n".join(stories[:60]))
+    os.makedirs(os.path.join(directory, "imdb"))
+    for split, offset in (("train", 60), ("test", 120)):
+        with open(os.path.join(directory, "imdb", f"{split}.csv"), "w", encoding="utf-8", newline="") as file:
+            writer = csv.writer(file)
+            writer.writerow(["text", "label"])
+            for index in range(40):
+                label = ("pos", "neg")[index % 2]
+                word = "great" if label == "pos" else "awful"
+                writer.writerow([f"{word} film . {stories[offset + index][:200]} {word} {word}", label])
+
+
+def test_pretraining_pays_runs_the_recipe_and_resumes(tmp_path, lee_corpus_path):
+    import json
+
+    corpora, output = str(tmp_path / "corpora"), str(tmp_path / "pays")
+    _write_toy_corpora(corpora, lee_corpus_path)
+    command = [
+        sys.executable, "benchmarks/pretraining_pays.py", "--corpora", corpora, "--output", output,
+        "--pretrain-steps", "2", "--labels", "40", "--test-size", "40", "--seeds", "0", "--rotten-tomatoes", "0", "0",
+        "--pretrain-options", "--batch-size", "4", "--seq-length", "32", "--vocab-size", "300",
+        "--checkpoint-every", "2", "--eval-batches", "1", "--heldout-every", "4",
+    ]
+    environment = dict(os.environ, PYTHONPATH=REPO_ROOT)
+    result = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=900, env=environment)
+    assert result.returncode == 0, result.stderr[-3000:]
+    with open(os.path.join(output, "results.json")) as file:
+        results = json.load(file)
+    entry = results["IMDB, 40 labels"]
+    assert entry["test_size"] == 40 and 0.0 <= entry["tfidf"] <= 1.0
+    for model in ("pretrained", "random_init", "token_vectors_only"):
+        assert 0.0 <= entry[model]["0"] <= 1.0
+    assert entry["finetune_config"]["pooling"] == "mean"  # no NSP: the pooler was never trained
+    assert "| IMDB, 40 labels | 40 |" in result.stdout
+    # A second run reads everything back: nothing is pretrained or fine-tuned again.
+    again = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=900, env=environment)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "seed 0:" not in again.stdout and "finished at step 2 already" in again.stdout
+    with open(os.path.join(output, "results.json")) as file:
+        assert json.load(file) == results
