@@ -37,7 +37,7 @@ DISCRIMINATOR_WEIGHT = 50.0
 
 
 def default_generator_layers(num_layers):
-    """ELECTRA works best with a generator 1/4 to 1/2 the discriminator's size: a quarter of the blocks, at least one."""
+    """A quarter of the blocks, at least one (ELECTRA: a generator 1/4 to 1/2 the discriminator's size is best)."""
     return max(1, num_layers // 4)
 
 
@@ -124,7 +124,8 @@ class ElectraPretrainer(keras.Model):
         x = backbone.embeddings_layer(inputs["token_ids"], inputs["segment_ids"])
         for index, block in enumerate(generator_blocks):
             last = index == len(generator_blocks) - 1
-            x = block(x, padding_mask=inputs["padding_mask"], query_positions=inputs["mask_positions"] if last else None)
+            positions = inputs["mask_positions"] if last else None
+            x = block(x, padding_mask=inputs["padding_mask"], query_positions=positions)
         mlm_features = generator_head(x, return_features=True)
         corrupted = sampler(
             inputs["token_ids"], inputs["mask_positions"], generator_head.logits(mlm_features),

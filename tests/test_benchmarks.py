@@ -1,4 +1,5 @@
-"""The benchmarks run end to end at toy sizes: the backbone benchmark (ratios, matmul-only floor) and pretraining_pays (table, resume)."""
+"""The benchmarks run at toy sizes: backbones (ratios, matmul-only floor), pretrain (throughput from the run's
+round stamps) and pretraining_pays (table, resume)."""
 
 import importlib.util
 import math
@@ -97,3 +98,20 @@ def test_pretraining_pays_runs_the_recipe_and_resumes(tmp_path, lee_corpus_path)
     assert "seed 0:" not in again.stdout and "finished at step 2 already" in again.stdout
     with open(os.path.join(output, "results.json")) as file:
         assert json.load(file) == results
+
+
+def test_pretrain_throughput_benchmark_reads_round_times_from_the_run(tmp_path):
+    import re
+
+    command = [sys.executable, "benchmarks/pretrain.py", "--models", "bert", "--preset", "tiny", "--batch-size", "4",
+               "--seq-length", "32", "--vocab-size", "300", "--checkpoint-every", "4", "--rounds", "3",
+               "--eval-batches", "1", "--model-steps", "2", "--pipeline-batches", "4"]
+    result = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=900,
+                            env=dict(os.environ, PYTHONPATH=REPO_ROOT))
+    assert result.returncode == 0, result.stderr[-3000:]
+    line = re.search(r"pretrain bert: end to end ([\d,]+) tokens/s, model only ([\d,]+) tokens/s, ratio ([\d.]+); "
+                     r"the input pipeline alone delivers ([\d,]+) tokens/s", result.stdout)
+    assert line, result.stdout[-2000:]
+    end_to_end, model_only, ratio = (float(line.group(i).replace(",", "")) for i in (1, 2, 3))
+    assert end_to_end > 0 and model_only > 0
+    assert abs(ratio - end_to_end / model_only) < 0.01

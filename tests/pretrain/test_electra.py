@@ -27,7 +27,8 @@ def _counting_batches(batch_size, length, vocabulary_size, masked, rng):
     """Text where every token is the previous one + 1 (mod 19, ids 5..23), 3 positions masked."""
     starts = rng.integers(0, 19, size=(batch_size, 1))
     text = 5 + (starts + np.arange(length)) % 19
-    positions = np.sort(np.stack([rng.choice(np.arange(1, length), masked, replace=False) for _ in range(batch_size)]), 1)
+    positions = np.stack([rng.choice(np.arange(1, length), masked, replace=False) for _ in range(batch_size)])
+    positions = np.sort(positions, 1)
     token_ids = text.copy()
     np.put_along_axis(token_ids, positions, 4, axis=1)  # [MASK]
     x = {"token_ids": token_ids.astype("int32"), "segment_ids": np.zeros_like(token_ids, "int32"),
