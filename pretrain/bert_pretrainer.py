@@ -29,6 +29,7 @@ import tensorflow as tf
 from keras import ops
 
 from layers import MaskedLMHead, NextSentenceHead, UnilmAttentionMask
+from pretrain.backbone_pretrainer import BackbonePretrainer
 from pretrain.perplexity import Perplexity
 
 # google-research/bert's guard against a batch without any real prediction.
@@ -77,7 +78,7 @@ def scale_for_replicas(loss):
 
 
 @keras.saving.register_keras_serializable(package="pretraining_toolkit")
-class BertPretrainer(keras.Model):
+class BertPretrainer(BackbonePretrainer):
     """A `BertEncoder` with a tied masked-LM head and a next-sentence head.
 
     Args:
@@ -187,17 +188,5 @@ class BertPretrainer(keras.Model):
             loss = loss + nsp_loss
         return scale_for_replicas(loss)
 
-    def get_config(self):
-        return {
-            "backbone": keras.layers.serialize(self.backbone),
-            "nsp": self.nsp,
-            "unilm": self.unilm,
-            "name": self.name,
-            "trainable": self.trainable,
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        config["backbone"] = keras.layers.deserialize(config["backbone"])
-        return cls(**config)
+    def extra_config(self):
+        return {"nsp": self.nsp, "unilm": self.unilm}

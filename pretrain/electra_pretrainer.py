@@ -29,6 +29,7 @@ from keras import ops
 
 from layers import MaskedLMHead, ReplacedTokenDetectionHead, ReplacedTokenSampler, TransformerEncoderBlock
 from layers.initializers import truncated_normal
+from pretrain.backbone_pretrainer import BackbonePretrainer
 from pretrain.bert_pretrainer import features_to_inputs as bert_features_to_inputs
 from pretrain.bert_pretrainer import scale_for_replicas, weighted_mean_loss
 
@@ -49,7 +50,7 @@ def features_to_inputs(features):
 
 
 @keras.saving.register_keras_serializable(package="pretraining_toolkit")
-class ElectraPretrainer(keras.Model):
+class ElectraPretrainer(BackbonePretrainer):
     """A generator and a `BertEncoder` discriminator trained by replaced-token detection.
 
     Args:
@@ -175,18 +176,9 @@ class ElectraPretrainer(keras.Model):
         self.rtd_majority_accuracy.update_state(weighted_mean_loss(1.0 - replaced, real), sample_weight=tokens)
         return scale_for_replicas(mlm_loss + self.discriminator_weight * rtd_loss)
 
-    def get_config(self):
+    def extra_config(self):
         return {
-            "backbone": keras.layers.serialize(self.backbone),
             "generator_layers": self.generator_layers,
             "discriminator_weight": self.discriminator_weight,
             "seed": self.seed,
-            "name": self.name,
-            "trainable": self.trainable,
         }
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        config["backbone"] = keras.layers.deserialize(config["backbone"])
-        return cls(**config)

@@ -32,6 +32,7 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
+from pretrain.backbone_pretrainer import BackbonePretrainer
 from pretrain.bert_pretrainer import scale_for_replicas, weighted_mean_loss
 from pretrain.corpus import read_documents
 from pretrain.errors import UsageError
@@ -99,7 +100,7 @@ class ElmoPretrainConfig(RunConfig):
 
 
 @keras.saving.register_keras_serializable(package="pretraining_toolkit")
-class ElmoPretrainer(keras.Model):
+class ElmoPretrainer(BackbonePretrainer):
     """An `Elmo` backbone with one softmax shared by its two language models.
 
     Args:
@@ -147,15 +148,6 @@ class ElmoPretrainer(keras.Model):
             metric.update_state(per_token, sample_weight=weights)
             losses.append(weighted_mean_loss(per_token, weights))
         return scale_for_replicas((losses[0] + losses[1]) / 2.0)
-
-    def get_config(self):
-        return {"backbone": keras.layers.serialize(self.backbone), "name": self.name, "trainable": self.trainable}
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        config["backbone"] = keras.layers.deserialize(config["backbone"])
-        return cls(**config)
 
 
 def elmo_dataset(documents_fn, tokenizer, seq_length):

@@ -19,6 +19,7 @@ import keras
 import tensorflow as tf
 from keras import ops
 
+from pretrain.backbone_pretrainer import BackbonePretrainer
 from pretrain.bert_pretrainer import scale_for_replicas
 from pretrain.perplexity import Perplexity
 
@@ -35,7 +36,7 @@ def features_to_inputs(features):
 
 
 @keras.saving.register_keras_serializable(package="pretraining_toolkit")
-class GptPretrainer(keras.Model):
+class GptPretrainer(BackbonePretrainer):
     """A `GptDecoder` trained to predict the next token.
 
     Args:
@@ -84,16 +85,3 @@ class GptPretrainer(keras.Model):
         self.token_accuracy.update_state(accuracy, sample_weight=num_tokens)
         self.perplexity.update_state(loss, sample_weight=num_tokens)
         return scale_for_replicas(loss)
-
-    def get_config(self):
-        return {
-            "backbone": keras.layers.serialize(self.backbone),
-            "name": self.name,
-            "trainable": self.trainable,
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        config["backbone"] = keras.layers.deserialize(config["backbone"])
-        return cls(**config)

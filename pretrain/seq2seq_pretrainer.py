@@ -28,6 +28,7 @@ import keras
 import tensorflow as tf
 from keras import ops
 
+from pretrain.backbone_pretrainer import BackbonePretrainer
 from pretrain.bert_pretrainer import scale_for_replicas, weighted_mean_loss
 from pretrain.corpus import read_documents
 from pretrain.errors import UsageError
@@ -102,7 +103,7 @@ def check_training(training):
 
 
 @keras.saving.register_keras_serializable(package="pretraining_toolkit")
-class Seq2SeqPretrainer(keras.Model):
+class Seq2SeqPretrainer(BackbonePretrainer):
     """A `Seq2SeqTransformer` trained to produce its targets with teacher forcing.
 
     Args:
@@ -140,15 +141,6 @@ class Seq2SeqPretrainer(keras.Model):
         self.token_accuracy.update_state(y, logits, sample_weight=weights)
         self.perplexity.update_state(per_token, sample_weight=weights)
         return scale_for_replicas(weighted_mean_loss(per_token, weights))
-
-    def get_config(self):
-        return {"backbone": keras.layers.serialize(self.backbone), "name": self.name, "trainable": self.trainable}
-
-    @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        config["backbone"] = keras.layers.deserialize(config["backbone"])
-        return cls(**config)
 
 
 def features_to_inputs(features):

@@ -1,0 +1,32 @@
+"""The base of every pretraining model: a backbone plus heads, saved with the backbone inside its config."""
+
+import keras
+
+
+class BackbonePretrainer(keras.Model):
+    """A functional pretraining model that keeps its backbone as `self.backbone`.
+
+    Its config holds the serialised backbone and the subclass's own arguments
+    (`extra_config`); `from_config` rebuilds the backbone first, then the model
+    through its constructor, so heads tied to the backbone stay tied after a
+    reload. Subclasses set `self.backbone` after building the functional graph
+    and register themselves with `keras.saving.register_keras_serializable`.
+    """
+
+    def extra_config(self):
+        """The subclass's constructor arguments besides `backbone`, `name` and `trainable`."""
+        return {}
+
+    def get_config(self):
+        return {
+            "backbone": keras.layers.serialize(self.backbone),
+            **self.extra_config(),
+            "name": self.name,
+            "trainable": self.trainable,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["backbone"] = keras.layers.deserialize(config["backbone"])
+        return cls(**config)
