@@ -19,20 +19,20 @@ import warnings
 # Subcommand name -> module that implements it (top of the stack: the CLI may
 # import every package, none of them imports the CLI).
 COMMANDS = {
-    "demo": "demo",
-    "bert": "pretrain.bert_command",
-    "electra": "pretrain.electra_command",
-    "gpt": "pretrain.gpt_command",
-    "seq2seq": "pretrain.seq2seq_command",
-    "elmo": "pretrain.elmo_command",
-    "vocab": "pretrain.vocab_command",
-    "examples": "pretrain.examples_command",
-    "corpus": "pretrain.corpus_command",
-    "word2vec": "pretrain.word2vec_command",
-    "glove": "pretrain.glove_command",
-    "fasttext": "pretrain.fasttext_command",
-    "finetune": "tasks.finetune_command",
-    "export": "saved_models.export_command",
+    "demo": "pretrain.commands.demo",
+    "bert": "pretrain.commands.bert",
+    "electra": "pretrain.commands.electra",
+    "gpt": "pretrain.commands.gpt",
+    "seq2seq": "pretrain.commands.seq2seq",
+    "elmo": "pretrain.commands.elmo",
+    "vocab": "pretrain.commands.vocab",
+    "examples": "pretrain.commands.examples",
+    "corpus": "pretrain.commands.corpus",
+    "word2vec": "pretrain.commands.word2vec",
+    "glove": "pretrain.commands.glove",
+    "fasttext": "pretrain.commands.fasttext",
+    "finetune": "pretrain.commands.finetune",
+    "export": "pretrain.commands.export",
 }
 
 # Commands that never import TensorFlow.

@@ -1,21 +1,16 @@
 """Keras 3 / TensorFlow pretraining toolkit: BERT, GPT, seq2seq, ELMo and word vectors."""
 
-from setuptools import setup
+from setuptools import find_packages, setup
 
 setup(
     name="pretraining-toolkit",
     version="0.1.0",
     description=__doc__,
     python_requires=">=3.10,<3.13",
-    packages=[
-        "layers",
-        "pretrain",
-        "tasks",
-        "saved_models",
-    ],
-    py_modules=["cli", "demo"],
+    packages=find_packages(include=["layers", "pretrain", "pretrain.*", "tasks", "saved_models"]),
+    py_modules=["cli"],
     # The fused word2vec op's source: built on first use against the installed TensorFlow.
-    package_data={"pretrain": ["kernels/*.cc"]},
+    package_data={"pretrain.embeddings": ["kernels/*.cc"]},
     install_requires=[
         "tensorflow==2.21.0",
         "keras==3.15.1",

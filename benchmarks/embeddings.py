@@ -29,13 +29,13 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 from gensim.models import Word2Vec  # noqa: E402
 from gensim.test.utils import datapath  # noqa: E402
 
-from pretrain.corpus import read_documents  # noqa: E402
-from pretrain.glove import GloVeConfig, GloVeTrainer  # noqa: E402
-from pretrain.word2vec import Word2VecConfig, Word2VecTrainer  # noqa: E402
-from pretrain.word_corpus import EncodedCorpus  # noqa: E402
-from pretrain.word_tokenize import tokenize_document  # noqa: E402
-from pretrain.word_vector_eval import evaluate  # noqa: E402
-from pretrain.word_vectors import WordVectors  # noqa: E402
+from pretrain.embeddings.glove import GloVeConfig, GloVeTrainer  # noqa: E402
+from pretrain.embeddings.word2vec import Word2VecConfig, Word2VecTrainer  # noqa: E402
+from pretrain.embeddings.word_corpus import EncodedCorpus  # noqa: E402
+from pretrain.embeddings.word_tokenize import tokenize_document  # noqa: E402
+from pretrain.embeddings.word_vector_eval import evaluate  # noqa: E402
+from pretrain.embeddings.word_vectors import WordVectors  # noqa: E402
+from pretrain.text.corpus import read_documents  # noqa: E402
 
 WIKI = "enwiki-latest-pages-articles1.xml-p000000010p000030302-shortened.bz2"
 

@@ -1,11 +1,11 @@
 """Identical-batch MLM parity: our BERT pretrainer against keras-hub's pieces.
 
 Builds a mini BERT twice at the same configuration: ours (`layers.BertEncoder`
-+ tied `layers.MaskedLMHead` in `pretrain.bert_pretrainer.BertPretrainer`,
++ tied `layers.MaskedLMHead` in `pretrain.objectives.bert_pretrainer.BertPretrainer`,
 NSP off) and keras-hub's (`keras_hub.models.BertBackbone` + tied
 `keras_hub.layers.MaskedLMHead`, as `BertMaskedLM` wires them), copies
 keras-hub's initial weights into ours, and trains both with the same AdamW
-(`pretrain.optimizer.create_optimizer`) on the same batches of masked
+(`pretrain.training.optimizer.create_optimizer`) on the same batches of masked
 Wikipedia-sample examples from our pipeline. Ours trains with its own
 `compute_loss` (sum(w * loss) / (sum(w) + 1e-5)); keras-hub's model trains with
 Keras' stock sparse cross-entropy and per-position sample weights scaled to
@@ -33,13 +33,13 @@ import keras_hub  # noqa: E402
 import numpy as np  # noqa: E402
 
 from layers import BACKBONE_SIZES, BertEncoder  # noqa: E402
-from pretrain.bert_examples import bert_dataset  # noqa: E402
-from pretrain.bert_pretrainer import BertPretrainer, features_to_inputs  # noqa: E402
-from pretrain.corpus import read_documents  # noqa: E402
-from pretrain.optimizer import create_optimizer  # noqa: E402
-from pretrain.pretrain_config import DataConfig, TrainingConfig  # noqa: E402
-from pretrain.pretrain_run import split_corpus  # noqa: E402
-from pretrain.tokenizer import WordPieceTokenizer, train_vocabulary  # noqa: E402
+from pretrain.examples.bert_examples import bert_dataset  # noqa: E402
+from pretrain.objectives.bert_pretrainer import BertPretrainer, features_to_inputs  # noqa: E402
+from pretrain.runs.pretrain_run import split_corpus  # noqa: E402
+from pretrain.text.corpus import read_documents  # noqa: E402
+from pretrain.text.tokenizer import WordPieceTokenizer, train_vocabulary  # noqa: E402
+from pretrain.training.optimizer import create_optimizer  # noqa: E402
+from pretrain.training.pretrain_config import DataConfig, TrainingConfig  # noqa: E402
 
 
 def keras_hub_masked_lm(vocabulary_size, size):

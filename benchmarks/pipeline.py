@@ -10,7 +10,7 @@ here (TF1, not installed, no internet); its figure on this machine is in
 ~640 instances/s (~880/s without TF start-up), dupe_factor 1, one core.
 
 Part 2 trains the mini BERT (`layers.BertEncoder.from_size("mini")` under
-`pretrain.bert_pretrainer.BertPretrainer`) for the same number of steps twice:
+`pretrain.objectives.bert_pretrainer.BertPretrainer`) for the same number of steps twice:
 fed by the streaming pipeline (masks drawn in the graph) and fed by the same
 examples held in memory. The slowdown is streaming time / in-memory time - 1
 (target: at most 5%).
@@ -36,10 +36,10 @@ import tensorflow as tf  # noqa: E402
 from gensim.test.utils import datapath  # noqa: E402
 
 from layers import BertEncoder  # noqa: E402
-from pretrain.bert_examples import bert_dataset  # noqa: E402
-from pretrain.bert_pretrainer import BertPretrainer, features_to_inputs  # noqa: E402
-from pretrain.corpus import read_documents  # noqa: E402
-from pretrain.tokenizer import WordPieceTokenizer, train_vocabulary  # noqa: E402
+from pretrain.examples.bert_examples import bert_dataset  # noqa: E402
+from pretrain.objectives.bert_pretrainer import BertPretrainer, features_to_inputs  # noqa: E402
+from pretrain.text.corpus import read_documents  # noqa: E402
+from pretrain.text.tokenizer import WordPieceTokenizer, train_vocabulary  # noqa: E402
 
 WIKI = datapath("enwiki-latest-pages-articles1.xml-p000000010p000030302-shortened.bz2")
 GOOGLE_INSTANCES_PER_SECOND = 640  # pretraining-anchors.md, measured on this machine

@@ -45,8 +45,8 @@ import importlib.util  # noqa: E402
 import numpy as np  # noqa: E402
 
 from layers import BACKBONE_SIZES  # noqa: E402
-from pretrain.pretrain_config import DataConfig, PretrainConfig, TokenizerConfig, TrainingConfig  # noqa: E402
-from pretrain.pretrain_run import run_pretraining  # noqa: E402
+from pretrain.runs.pretrain_run import run_pretraining  # noqa: E402
+from pretrain.training.pretrain_config import DataConfig, PretrainConfig, TokenizerConfig, TrainingConfig  # noqa: E402
 
 
 def load_backbones_benchmark():
@@ -104,8 +104,8 @@ def pipeline_only_seconds(model, args, output_dir, batches):
     """Seconds per training batch of the input pipeline alone, read from a finished run's split and vocabulary."""
     import json
 
-    from pretrain.pretrain_run import build_datasets
-    from pretrain.tokenizer import WordPieceTokenizer, load_vocabulary
+    from pretrain.runs.pretrain_run import build_datasets
+    from pretrain.text.tokenizer import WordPieceTokenizer, load_vocabulary
 
     config = make_config(model, args, args.rounds * args.checkpoint_every)
     tokenizer = WordPieceTokenizer(load_vocabulary(os.path.join(output_dir, "vocab.txt")))

@@ -34,10 +34,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-from pretrain import ngram_baselines  # noqa: E402
-from pretrain.pretrain_config import DataConfig, PretrainConfig, TokenizerConfig, TrainingConfig  # noqa: E402
-from pretrain.pretrain_run import examples_dataset, run_pretraining  # noqa: E402
-from pretrain.pretrained import load_pretrained  # noqa: E402
+from pretrain.objectives.pretrained import load_pretrained  # noqa: E402
+from pretrain.runs import ngram_baselines  # noqa: E402
+from pretrain.runs.pretrain_run import examples_dataset, run_pretraining  # noqa: E402
+from pretrain.training.pretrain_config import DataConfig, PretrainConfig, TokenizerConfig, TrainingConfig  # noqa: E402
 
 
 def wiki_sample():
@@ -74,7 +74,7 @@ def heldout_batches(config, tokenizer, output_dir, features_to_inputs):
 
 
 def evaluate_bert(output_dir, config):
-    from pretrain.bert_pretrainer import features_to_inputs
+    from pretrain.objectives.bert_pretrainer import features_to_inputs
 
     pretrained = load_pretrained(output_dir)
     model = keras.models.load_model(os.path.join(output_dir, "model.keras"), compile=False)
@@ -100,7 +100,7 @@ def evaluate_bert(output_dir, config):
 
 
 def evaluate_gpt(output_dir, config):
-    from pretrain.gpt_pretrainer import features_to_inputs
+    from pretrain.objectives.gpt_pretrainer import features_to_inputs
 
     pretrained = load_pretrained(output_dir)
     model = keras.models.load_model(os.path.join(output_dir, "model.keras"), compile=False)

@@ -97,7 +97,7 @@ def pretrain(args):
 
 def fine_tune(run_dir, train, test, seed, model):
     """Test accuracy of the default fine-tuning recipe from `run_dir` as `model` (one of MODELS)."""
-    from pretrain.pretrain_run import INITIAL_TOKEN_EMBEDDING
+    from pretrain.runs.pretrain_run import INITIAL_TOKEN_EMBEDDING
     from tasks.finetuning import FinetuneConfig, build_classifier, finetune_setup, reinitialise_backbone
 
     loaded, config = finetune_setup(run_dir, FinetuneConfig(seed=seed), train[0])
@@ -122,7 +122,7 @@ def tfidf_accuracy(train, test):
 
 def tasks(args):
     """{task name: (train, test)}, each a (texts, labels) pair."""
-    from pretrain.imdb_split import load_imdb
+    from pretrain.text.imdb_split import load_imdb
 
     train, test = load_imdb(args.corpora, "train"), load_imdb(args.corpora, "test")
     test = (test[0][: args.test_size], test[1][: args.test_size])

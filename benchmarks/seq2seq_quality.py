@@ -29,17 +29,17 @@ import sacrebleu  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from gensim.test.utils import datapath  # noqa: E402
 
-from pretrain.corpus import read_documents  # noqa: E402
-from pretrain.pretrain_config import TokenizerConfig  # noqa: E402
-from pretrain.seq2seq_pretrainer import (  # noqa: E402
+from pretrain.examples.span_corruption import span_corruption_dataset, target_length  # noqa: E402
+from pretrain.objectives.seq2seq_pretrainer import (  # noqa: E402
     DecodingConfig,
     Seq2SeqPretrainConfig,
     Seq2SeqPretrainer,
     build_backbone,
-    run_seq2seq_pretraining,
 )
-from pretrain.span_corruption import span_corruption_dataset, target_length  # noqa: E402
-from pretrain.tokenizer import SEP_ID, WordPieceTokenizer, load_vocabulary  # noqa: E402
+from pretrain.runs.seq2seq_run import run_seq2seq_pretraining  # noqa: E402
+from pretrain.text.corpus import read_documents  # noqa: E402
+from pretrain.text.tokenizer import SEP_ID, WordPieceTokenizer, load_vocabulary  # noqa: E402
+from pretrain.training.pretrain_config import TokenizerConfig  # noqa: E402
 from tasks.seq2seq_decoding import decode, trim  # noqa: E402
 
 WIKI_SAMPLE = datapath("enwiki-latest-pages-articles1.xml-p000000010p000030302-shortened.bz2")

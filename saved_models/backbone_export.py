@@ -44,7 +44,7 @@ import os
 
 import tensorflow as tf
 
-from pretrain.tokenizer import WordPieceTokenizer, load_vocabulary
+from pretrain.text.tokenizer import WordPieceTokenizer, load_vocabulary
 from tasks.text_preprocessor import TextPreprocessor
 
 TOKENIZER_OPTIONS = ("lowercase", "strip_accents")

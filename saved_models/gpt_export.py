@@ -24,7 +24,7 @@ def export_gpt_serving(decoder, tokenizer, output_dir, generation_config):
 
     Args:
         decoder: a `layers.GptDecoder`.
-        tokenizer: its `pretrain.tokenizer.WordPieceTokenizer`.
+        tokenizer: its `pretrain.text.tokenizer.WordPieceTokenizer`.
         output_dir: str. Directory to write.
         generation_config: a `tasks.generation.GenerationConfig`.
 

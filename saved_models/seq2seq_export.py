@@ -31,7 +31,7 @@ import re
 import tensorflow as tf
 import tensorflow_text as tf_text
 
-from pretrain.tokenizer import SEP_ID, WordPieceTokenizer, load_vocabulary
+from pretrain.text.tokenizer import SEP_ID, WordPieceTokenizer, load_vocabulary
 from tasks.seq2seq_decoding import decode, trim
 
 SENTINEL_PATTERN = r"\[unused\d+\]"

@@ -5,8 +5,10 @@ import json
 import os
 
 from pretrain.errors import UsageError
-from pretrain.pretrain_config import ENCODER_MODELS
-from pretrain.tokenizer import WordPieceTokenizer
+from pretrain.objectives.pretrained import load_pretrained
+from pretrain.text.tokenizer import WordPieceTokenizer
+from pretrain.training.pretrain_config import ENCODER_MODELS
+from tasks.saved_model_backbone import SavedModelBackbone
 
 
 @dataclasses.dataclass
@@ -37,8 +39,6 @@ def load_backbone(model_path):
 
 
 def _load_pretrain_output(model_dir):
-    from pretrain.pretrained import load_pretrained
-
     pretrained = load_pretrained(model_dir)
     backbone = pretrained.backbone
     config = pretrained.config
@@ -50,8 +50,6 @@ def _load_pretrain_output(model_dir):
 
 
 def _load_saved_model(path):
-    from tasks.saved_model_backbone import SavedModelBackbone
-
     config_path = os.path.join(path, "assets.extra", "config.json")
     if not os.path.exists(config_path):
         raise UsageError(f"--model {path}: a SavedModel without assets.extra/config.json; export it with `pretrain export`.")

@@ -9,7 +9,7 @@ import os
 import keras
 
 from pretrain.errors import UsageError
-from pretrain.optimizer import WarmupLinearDecay, variables_without_weight_decay
+from pretrain.training.optimizer import WarmupLinearDecay, variables_without_weight_decay
 from tasks.backbone_loading import LoadedBackbone, load_backbone
 from tasks.finetune_defaults import BackboneFacts, fill_unset, token_counts_of
 from tasks.focal_loss import SparseFocalLoss
@@ -86,7 +86,7 @@ def build_classifier(model, label_names, config, train_examples):
         raise ValueError("FinetuneConfig.pooling is unset: fill it with finetune_setup().")
     keras.utils.set_random_seed(config.seed)
     if loaded.model_type != "bert":
-        raise UsageError(f"--model {model_path}: classification needs a BERT backbone, this one is {loaded.model_type}.")
+        raise UsageError(f"--model: classification needs a BERT backbone, this one is {loaded.model_type}.")
     preprocessor = TextPreprocessor(loaded.tokenizer, config.seq_length)
     classifier = TextClassifier(
         loaded.backbone, len(label_names), preprocessor=preprocessor, label_names=label_names,

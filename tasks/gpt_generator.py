@@ -16,13 +16,13 @@ class GptGenerator(tf.Module):
 
     Args:
         decoder: a `layers.GptDecoder`.
-        tokenizer: a `pretrain.tokenizer.WordPieceTokenizer`; `[SEP]` is the
+        tokenizer: a `pretrain.text.tokenizer.WordPieceTokenizer`; `[SEP]` is the
             end-of-text token.
         config: a `tasks.generation.GenerationConfig`.
 
     Example (a tiny untrained decoder: the text is random, its shape is not):
     >>> from layers import GptDecoder
-    >>> from pretrain.tokenizer import SPECIAL_TOKENS, WordPieceTokenizer
+    >>> from pretrain.text.tokenizer import SPECIAL_TOKENS, WordPieceTokenizer
     >>> from tasks.generation import GenerationConfig
     >>> vocabulary = list(SPECIAL_TOKENS) + ["the", "history", "of", "city"]
     >>> decoder = GptDecoder.from_size("tiny", vocabulary_size=len(vocabulary), max_sequence_length=16)

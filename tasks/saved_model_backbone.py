@@ -26,7 +26,7 @@ class SavedModelBackbone(keras.layers.Layer):
     >>> import os, tempfile
     >>> import numpy as np
     >>> from layers import BertEncoder
-    >>> from pretrain.tokenizer import SPECIAL_TOKENS, save_vocabulary
+    >>> from pretrain.text.tokenizer import SPECIAL_TOKENS, save_vocabulary
     >>> from saved_models.backbone_export import export_backbone
     >>> directory = tempfile.mkdtemp()
     >>> vocabulary_path = os.path.join(directory, "vocab.txt")

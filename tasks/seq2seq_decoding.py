@@ -25,7 +25,7 @@ Example:
 
 import tensorflow as tf
 
-from pretrain.tokenizer import CLS_ID, SEP_ID
+from pretrain.text.tokenizer import CLS_ID, SEP_ID
 from tasks.generation import beam_search, greedy_search
 
 

@@ -16,7 +16,7 @@ class TaggingPreprocessor(WordPiecePreprocessor):
     `seq_length - 2` pieces are truncated.
 
     Args:
-        tokenizer: a `pretrain.tokenizer.WordPieceTokenizer`.
+        tokenizer: a `pretrain.text.tokenizer.WordPieceTokenizer`.
         seq_length: int. Packed length. Defaults to 128.
 
     Call arguments:
@@ -28,7 +28,7 @@ class TaggingPreprocessor(WordPiecePreprocessor):
         int32 [B, T] first-piece mask; with `tags`, also `labels` int32 [B, T].
 
     Example:
-    >>> from pretrain.tokenizer import SPECIAL_TOKENS, WordPieceTokenizer
+    >>> from pretrain.text.tokenizer import SPECIAL_TOKENS, WordPieceTokenizer
     >>> tokenizer = WordPieceTokenizer(list(SPECIAL_TOKENS) + ["new", "york", "##er"])
     >>> inputs, first, labels = TaggingPreprocessor(tokenizer, 6)([["new", "yorker"]], [[1, 2]])
     >>> inputs["token_ids"].numpy().tolist(), labels.numpy().tolist()

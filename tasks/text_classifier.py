@@ -44,7 +44,7 @@ class TextClassifier(TaskModel):
 
     Example (a tiny untrained backbone and vocabulary):
     >>> from layers import BertEncoder
-    >>> from pretrain.tokenizer import SPECIAL_TOKENS, WordPieceTokenizer
+    >>> from pretrain.text.tokenizer import SPECIAL_TOKENS, WordPieceTokenizer
     >>> vocabulary = list(SPECIAL_TOKENS) + ["good", "dull", "film"]
     >>> backbone = BertEncoder.from_size("tiny", vocabulary_size=len(vocabulary), max_sequence_length=16)
     >>> preprocessor = TextPreprocessor(WordPieceTokenizer(vocabulary), seq_length=8)

@@ -16,7 +16,7 @@ class TextPreprocessor(WordPiecePreprocessor):
     through this module, so saving and loading keep it.
 
     Args:
-        tokenizer: a `pretrain.tokenizer.WordPieceTokenizer` (contract C): it
+        tokenizer: a `pretrain.text.tokenizer.WordPieceTokenizer` (contract C): it
             has `tokenize_flat(strings)` and `token_to_id(token)`.
         seq_length: int. Length of every packed sequence, special tokens
             included. Defaults to 128.
@@ -30,7 +30,7 @@ class TextPreprocessor(WordPiecePreprocessor):
         (0 for `[CLS] a [SEP]`, 1 for `b [SEP]`), `padding_mask` (1 = real).
 
     Example:
-    >>> from pretrain.tokenizer import WordPieceTokenizer, SPECIAL_TOKENS
+    >>> from pretrain.text.tokenizer import WordPieceTokenizer, SPECIAL_TOKENS
     >>> tokenizer = WordPieceTokenizer(list(SPECIAL_TOKENS) + ["a", "b"])
     >>> inputs = TextPreprocessor(tokenizer, seq_length=6)(["a b"], ["b"])
     >>> inputs["token_ids"].numpy().tolist()

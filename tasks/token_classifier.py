@@ -26,7 +26,7 @@ class TokenClassifier(TaskModel):
     Example (a tiny backbone learns three tags of one sentence):
     >>> import keras
     >>> from layers import BertEncoder
-    >>> from pretrain.tokenizer import SPECIAL_TOKENS, WordPieceTokenizer
+    >>> from pretrain.text.tokenizer import SPECIAL_TOKENS, WordPieceTokenizer
     >>> from tasks.tagging_preprocessor import TaggingPreprocessor
     >>> keras.utils.set_random_seed(0)
     >>> vocabulary = list(SPECIAL_TOKENS) + ["in", "new", "york"]

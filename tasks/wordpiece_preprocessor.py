@@ -2,7 +2,7 @@
 
 import tensorflow as tf
 
-from pretrain.tokenizer import WordPieceTokenizer
+from pretrain.text.tokenizer import WordPieceTokenizer
 
 
 class WordPiecePreprocessor(tf.Module):
@@ -12,12 +12,12 @@ class WordPiecePreprocessor(tf.Module):
     vocabulary itself, so a saved task model needs no vocabulary file.
 
     Args:
-        tokenizer: a `pretrain.tokenizer.WordPieceTokenizer`.
+        tokenizer: a `pretrain.text.tokenizer.WordPieceTokenizer`.
         seq_length: int. Length of every packed sequence, [CLS] and [SEP]
             included; 3 or more. Defaults to 128.
 
     Example:
-    >>> from pretrain.tokenizer import SPECIAL_TOKENS
+    >>> from pretrain.text.tokenizer import SPECIAL_TOKENS
     >>> preprocessor = WordPiecePreprocessor(WordPieceTokenizer(list(SPECIAL_TOKENS) + ["a"]), seq_length=8)
     >>> rebuilt = WordPiecePreprocessor.from_config(preprocessor.get_config())
     >>> rebuilt.seq_length, rebuilt.cls_id, rebuilt.sep_id

@@ -4,8 +4,8 @@ import functools
 import os
 import tempfile
 
-from pretrain.corpus import read_documents
-from pretrain.tokenizer import save_vocabulary, train_vocabulary
+from pretrain.text.corpus import read_documents
+from pretrain.text.tokenizer import save_vocabulary, train_vocabulary
 
 
 @functools.lru_cache(maxsize=None)

@@ -11,9 +11,9 @@ import tarfile
 import numpy as np
 import pytest
 
-import demo
-from pretrain import corpus_sources
-from pretrain.demo_pretrain import run_demo_pretraining
+from pretrain.commands import demo
+from pretrain.runs.demo_pretrain import run_demo_pretraining
+from pretrain.text import corpus_sources
 
 POSITIVE = ["a wonderful, moving film", "great acting and a great story", "i loved it, brilliant",
             "beautiful and funny, highly recommended"]

@@ -10,6 +10,7 @@ import os
 import pkgutil
 
 import pytest
+
 from repo_root import REPO_ROOT
 
 PACKAGES = ("layers", "pretrain", "tasks", "saved_models")
@@ -17,11 +18,13 @@ PACKAGES = ("layers", "pretrain", "tasks", "saved_models")
 
 def modules_with_examples():
     for package in PACKAGES:
-        for module in pkgutil.iter_modules([os.path.join(REPO_ROOT, package)]):
-            path = os.path.join(REPO_ROOT, package, module.name + ".py")
+        for module in pkgutil.walk_packages([os.path.join(REPO_ROOT, package)], prefix=f"{package}."):
+            if module.ispkg:
+                continue
+            path = os.path.join(REPO_ROOT, *module.name.split(".")) + ".py"
             with open(path, encoding="utf-8") as source:
                 if ">>>" in source.read():
-                    yield f"{package}.{module.name}"
+                    yield module.name
 
 
 @pytest.mark.parametrize("module_name", sorted(modules_with_examples()))

@@ -5,7 +5,7 @@ import numpy as np
 import tensorflow as tf
 
 from layers.seq2seq_transformer import Seq2SeqTransformer
-from pretrain.tokenizer import CLS_ID, SEP_ID
+from pretrain.text.tokenizer import CLS_ID, SEP_ID
 from tasks.seq2seq_decoding import decode, trim
 
 FIRST_SYMBOL, NUM_SYMBOLS = 5, 8  # symbols are ids 5..12, after the special tokens

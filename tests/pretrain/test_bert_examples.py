@@ -4,11 +4,11 @@ import random
 
 import numpy as np
 import pytest
-from pipeline_data import write_wiki_lines
 
-from pretrain.bert_examples import bert_dataset, document_pairs, pooled, truncate_seq_pair
+from pipeline_data import write_wiki_lines
 from pretrain.errors import UsageError
-from pretrain.tokenizer import CLS_ID, SEP_ID, WordPieceTokenizer
+from pretrain.examples.bert_examples import bert_dataset, document_pairs, pooled, truncate_seq_pair
+from pretrain.text.tokenizer import CLS_ID, SEP_ID, WordPieceTokenizer
 
 
 @pytest.fixture(scope="module")

@@ -5,10 +5,10 @@ import os
 
 import numpy as np
 import pytest
-from pretrain_run_fixtures import tiny_run_arguments, write_lines_corpus
 
 import cli
-from pretrain.pretrained import load_pretrained
+from pretrain.objectives.pretrained import load_pretrained
+from pretrain_run_fixtures import tiny_run_arguments, write_lines_corpus
 
 
 @pytest.fixture(scope="module")

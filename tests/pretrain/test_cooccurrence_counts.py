@@ -5,8 +5,8 @@ import os
 
 import numpy as np
 
-import pretrain.cooccurrence as cooccurrence
-from pretrain.cooccurrence import CooccurrenceCounter
+import pretrain.embeddings.cooccurrence as cooccurrence
+from pretrain.embeddings.cooccurrence import CooccurrenceCounter
 
 
 def brute_force(ids, documents, window):

@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
-from pretrain.corpus import read_documents, split_sentences
 from pretrain.errors import UsageError
+from pretrain.text.corpus import read_documents, split_sentences
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TEXT = "The cat sat.\nIt purred.\n\nA new document.\nWith two lines.\n\n\nThird one.\n"
@@ -116,7 +116,7 @@ def test_shards_are_disjoint_and_cover_the_corpus(tmp_path, num_files):
 PEAK_RSS_SCRIPT = """
 import resource, sys
 sys.path.insert(0, {root!r})
-from pretrain.corpus import read_documents
+from pretrain.text.corpus import read_documents
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 count = sum(len(d) for d in read_documents({path!r}, {corpus_format!r}))
 after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

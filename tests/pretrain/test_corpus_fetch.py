@@ -17,10 +17,10 @@ import zipfile
 import pytest
 
 import cli
-from pretrain import corpus_sources
-from pretrain.corpus import read_documents
 from pretrain.errors import UsageError
-from pretrain.imdb_split import load_imdb, review_key, split_reviews, train_documents
+from pretrain.text import corpus_sources
+from pretrain.text.corpus import read_documents
+from pretrain.text.imdb_split import load_imdb, review_key, split_reviews, train_documents
 
 GUTENBERG_BOOK = (
     "[A Tale by Someone 1900]\n\nHeader words of the licence.\n"
@@ -144,7 +144,7 @@ def test_split_rule_is_balanced_by_key_within_each_label():
 def test_a_duplicate_group_across_the_boundary_goes_to_train_whole(caplog):
     texts = sorted((f"text {i}" for i in range(20)), key=review_key)
     texts[10] = texts[9]  # the first test review becomes a copy of the last train review
-    caplog.set_level(logging.INFO, logger="pretrain.imdb_split")
+    caplog.set_level(logging.INFO, logger="pretrain.text.imdb_split")
     train, test = split_reviews([(text, 1) for text in texts])
     assert (len(train), len(test)) == (11, 9)
     assert not {key for key, _, _ in train} & {key for key, _, _ in test}

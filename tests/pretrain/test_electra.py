@@ -7,14 +7,14 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from pretrain_run_fixtures import output_files, tiny_run_arguments, write_lines_corpus
 
 import cli
 from layers import BertEncoder
-from pretrain.electra_pretrainer import ElectraPretrainer, default_generator_layers
 from pretrain.errors import UsageError
-from pretrain.pretrain_config import PretrainConfig
-from pretrain.pretrained import load_pretrained
+from pretrain.objectives.electra_pretrainer import ElectraPretrainer, default_generator_layers
+from pretrain.objectives.pretrained import load_pretrained
+from pretrain.training.pretrain_config import PretrainConfig
+from pretrain_run_fixtures import output_files, tiny_run_arguments, write_lines_corpus
 from tasks.backbone_loading import load_backbone
 
 

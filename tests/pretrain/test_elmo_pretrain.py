@@ -7,11 +7,11 @@ import sys
 
 import keras
 import numpy as np
-from pretrain_run_fixtures import write_lines_corpus
 
 import cli
 from layers.elmo import Elmo
-from pretrain.elmo_pretrainer import ElmoPretrainer
+from pretrain.objectives.elmo_pretrainer import ElmoPretrainer
+from pretrain_run_fixtures import write_lines_corpus
 
 
 def test_forward_and_backward_models_learn_a_deterministic_sequence():

@@ -3,9 +3,9 @@
 import numpy as np
 import tensorflow as tf
 
-from pretrain.fasttext import FastTextConfig, train_fasttext
-from pretrain.subwords import SubwordHasher, fnv1a
-from pretrain.word_corpus import EncodedCorpus
+from pretrain.embeddings.fasttext import FastTextConfig, train_fasttext
+from pretrain.embeddings.subwords import SubwordHasher, fnv1a
+from pretrain.embeddings.word_corpus import EncodedCorpus
 
 
 def test_fnv1a_reference_values():

@@ -3,9 +3,9 @@
 import numpy as np
 import tensorflow as tf
 
-from pretrain.corpus import read_documents
-from pretrain.glove import GloVeConfig, GloVeTrainer
-from pretrain.word_corpus import EncodedCorpus
+from pretrain.embeddings.glove import GloVeConfig, GloVeTrainer
+from pretrain.embeddings.word_corpus import EncodedCorpus
+from pretrain.text.corpus import read_documents
 
 
 def test_gradient_is_exact(tmp_path):

@@ -3,12 +3,12 @@
 
 import numpy as np
 import pytest
-from pipeline_data import write_wiki_lines
 
-from pretrain.corpus import read_documents
+from pipeline_data import write_wiki_lines
 from pretrain.errors import UsageError
-from pretrain.gpt_examples import gpt_dataset
-from pretrain.tokenizer import SEP_ID, WordPieceTokenizer
+from pretrain.examples.gpt_examples import gpt_dataset
+from pretrain.text.corpus import read_documents
+from pretrain.text.tokenizer import SEP_ID, WordPieceTokenizer
 
 
 @pytest.fixture(scope="module")

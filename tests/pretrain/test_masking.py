@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from pretrain.masking import MASKING_MODES, MaskingConfig, mask_tokens, select_units
-from pretrain.tokenizer import CLS_ID, MASK_ID, SEP_ID
+from pretrain.examples.masking import MASKING_MODES, MaskingConfig, mask_tokens, select_units
+from pretrain.text.tokenizer import CLS_ID, MASK_ID, SEP_ID
 
 VOCABULARY_SIZE = 1000
 CONTINUATION = np.arange(VOCABULARY_SIZE) >= 700  # ids 700.. are "##" pieces

@@ -6,9 +6,9 @@ import keras
 import numpy as np
 import pytest
 
-from pretrain import optimizer as optimizer_module
-from pretrain.optimizer import WarmupLinearDecay, create_optimizer, warmup_linear_decay
-from pretrain.pretrain_config import TrainingConfig
+from pretrain.training import optimizer as optimizer_module
+from pretrain.training.optimizer import WarmupLinearDecay, create_optimizer, warmup_linear_decay
+from pretrain.training.pretrain_config import TrainingConfig
 
 
 def test_doctests():

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import cli
-from pretrain.tfrecords import read_bert_tfrecords
+from pretrain.examples.tfrecords import read_bert_tfrecords
 
 
 def invented_corpus(path, documents=60, seed=0):

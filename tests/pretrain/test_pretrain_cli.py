@@ -5,12 +5,12 @@ import os
 
 import numpy as np
 import pytest
-from pretrain_run_fixtures import output_files, tiny_run_arguments, write_lines_corpus
 
 import cli
-from pretrain.pretrain_arguments import config_from_args
-from pretrain.pretrain_config import PretrainConfig
-from pretrain.pretrained import load_pretrained
+from pretrain.commands.pretrain_arguments import config_from_args
+from pretrain.objectives.pretrained import load_pretrained
+from pretrain.training.pretrain_config import PretrainConfig
+from pretrain_run_fixtures import output_files, tiny_run_arguments, write_lines_corpus
 
 
 @pytest.fixture(scope="module")

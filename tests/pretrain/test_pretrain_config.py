@@ -5,9 +5,9 @@ import re
 
 import pytest
 
-from pretrain import pretrain_config
 from pretrain.errors import UsageError
-from pretrain.pretrain_config import PretrainConfig
+from pretrain.training import pretrain_config
+from pretrain.training.pretrain_config import PretrainConfig
 
 
 def test_doctests():

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from layers import BACKBONE_SIZES, BertEncoder, GptDecoder
-from pretrain import bert_pretrainer, gpt_pretrainer, perplexity
-from pretrain.bert_pretrainer import BertPretrainer
-from pretrain.gpt_pretrainer import GptPretrainer
+from pretrain.objectives import bert_pretrainer, gpt_pretrainer, perplexity
+from pretrain.objectives.bert_pretrainer import BertPretrainer
+from pretrain.objectives.gpt_pretrainer import GptPretrainer
 
 VOCABULARY = 40
 
@@ -131,9 +131,9 @@ def test_gpt_loss_perplexity_and_reload(tmp_path):
 
 
 def test_batched_unigram_counts_equal_the_per_document_counts(tmp_path, lee_corpus_path):
-    from pretrain import ngram_baselines
-    from pretrain.tokenizer import WordPieceTokenizer, train_vocabulary
-    from pretrain.corpus import read_documents
+    from pretrain.runs import ngram_baselines
+    from pretrain.text.corpus import read_documents
+    from pretrain.text.tokenizer import WordPieceTokenizer, train_vocabulary
 
     tokenizer = WordPieceTokenizer(train_vocabulary(read_documents(lee_corpus_path), 300))
     per_document, _ = ngram_baselines.ngram_counts(lee_corpus_path, tokenizer)

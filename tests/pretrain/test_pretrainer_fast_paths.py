@@ -11,8 +11,9 @@ import numpy as np
 import tensorflow as tf
 
 from layers import BACKBONE_SIZES, BertEncoder, GptDecoder
-from pretrain.bert_pretrainer import BertPretrainer, weighted_mean_loss
-from pretrain.gpt_pretrainer import GptPretrainer, features_to_inputs
+from pretrain.objectives.backbone_pretrainer import weighted_mean_loss
+from pretrain.objectives.bert_pretrainer import BertPretrainer
+from pretrain.objectives.gpt_pretrainer import GptPretrainer, features_to_inputs
 
 VOCABULARY = 60
 RNG = np.random.default_rng(0)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from pretrain.errors import UsageError
-from pretrain.span_corruption import (
+from pretrain.examples.span_corruption import (
     SpanCorruptionConfig,
     add_sentinels,
     corrupt_spans,
@@ -14,7 +14,7 @@ from pretrain.span_corruption import (
     span_corruption_dataset,
     target_length,
 )
-from pretrain.tokenizer import CLS_ID, SEP_ID, SPECIAL_TOKENS, WordPieceTokenizer
+from pretrain.text.tokenizer import CLS_ID, SEP_ID, SPECIAL_TOKENS, WordPieceTokenizer
 
 WORDS = ["alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta"]
 

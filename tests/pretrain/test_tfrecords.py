@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from pretrain.bert_examples import bert_dataset
 from pretrain.errors import UsageError
-from pretrain.tfrecords import read_bert_tfrecords, write_tfrecords
-from pretrain.tokenizer import SPECIAL_TOKENS, WordPieceTokenizer
+from pretrain.examples.bert_examples import bert_dataset
+from pretrain.examples.tfrecords import read_bert_tfrecords, write_tfrecords
+from pretrain.text.tokenizer import SPECIAL_TOKENS, WordPieceTokenizer
 
 
 def google_record(input_ids, segment_ids, positions, label_ids, next_sentence_label, seq_length=128, max_pred=20):

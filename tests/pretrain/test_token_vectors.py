@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 import cli
-from pretrain.token_vectors import initial_token_embedding, train_token_vectors
-from pretrain.tokenizer import SPECIAL_TOKENS, WordPieceTokenizer
+from pretrain.embeddings.token_vectors import initial_token_embedding, train_token_vectors
+from pretrain.text.tokenizer import SPECIAL_TOKENS, WordPieceTokenizer
 
 ANIMALS = ["cat", "dog", "horse", "cow"]
 TOOLS = ["hammer", "saw", "drill", "wrench"]
@@ -67,7 +67,7 @@ def test_a_new_run_starts_from_the_vectors_and_none_starts_random(tmp_path):
     corpus = _corpus(tmp_path / "corpus.txt")
     assert _pretrain(corpus, tmp_path / "skipgram") == 0
     initial = np.load(tmp_path / "skipgram" / "initial_token_embedding.npy")
-    from pretrain.pretrained import load_pretrained
+    from pretrain.objectives.pretrained import load_pretrained
 
     pretrained = load_pretrained(str(tmp_path / "skipgram"))
     index = {token: i for i, token in enumerate(pretrained.tokenizer().vocabulary)}

@@ -9,9 +9,9 @@ import pytest
 import tensorflow as tf
 from tokenizers import BertWordPieceTokenizer
 
-from pretrain.corpus import read_documents
 from pretrain.errors import UsageError
-from pretrain.tokenizer import (
+from pretrain.text.corpus import read_documents
+from pretrain.text.tokenizer import (
     SPECIAL_TOKENS,
     WordPieceTokenizer,
     load_vocabulary,

@@ -8,8 +8,8 @@ import tensorflow as tf
 
 import cli
 from layers import BACKBONE_SIZES, BertEncoder
-from pretrain.bert_pretrainer import BertPretrainer, with_attention_modes
-from pretrain.pretrained import load_pretrained
+from pretrain.objectives.bert_pretrainer import BertPretrainer, with_attention_modes
+from pretrain.objectives.pretrained import load_pretrained
 from pretrain_run_fixtures import tiny_run_arguments, write_lines_corpus
 
 

@@ -11,11 +11,11 @@ import pytest
 from gensim.test.utils import datapath
 
 import cli
-from pretrain import word2vec_kernel
-from pretrain.corpus import read_documents
-from pretrain.word2vec import Word2VecConfig, Word2VecTrainer
-from pretrain.word2vec_fused import run_steps
-from pretrain.word_corpus import EncodedCorpus
+from pretrain.embeddings import word2vec_kernel
+from pretrain.embeddings.word2vec import Word2VecConfig, Word2VecTrainer
+from pretrain.embeddings.word2vec_fused import run_steps
+from pretrain.embeddings.word_corpus import EncodedCorpus
+from pretrain.text.corpus import read_documents
 
 
 def wordsim_and_neighbours(trainer):

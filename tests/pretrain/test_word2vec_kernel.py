@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from pretrain import word2vec_kernel
+from pretrain.embeddings import word2vec_kernel
 
 needs_compiler = pytest.mark.skipif(shutil.which("g++") is None, reason="the op is built with g++")
 LCG_MASK = (1 << 48) - 1

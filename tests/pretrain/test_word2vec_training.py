@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from pretrain.corpus import read_documents
-from pretrain.word2vec import Word2VecConfig, Word2VecTrainer, learning_rate_at
-from pretrain.word_corpus import EncodedCorpus
+from pretrain.embeddings.word2vec import Word2VecConfig, Word2VecTrainer, learning_rate_at
+from pretrain.embeddings.word_corpus import EncodedCorpus
+from pretrain.text.corpus import read_documents
 
 
 @pytest.fixture(scope="module")

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from gensim.models import KeyedVectors
 
-from pretrain.fasttext import FastTextConfig, train_fasttext
-from pretrain.word_corpus import EncodedCorpus
-from pretrain.word_vector_export import export_all
-from pretrain.word_vectors import WordVectors
+from pretrain.embeddings.fasttext import FastTextConfig, train_fasttext
+from pretrain.embeddings.word_corpus import EncodedCorpus
+from pretrain.embeddings.word_vector_export import export_all
+from pretrain.embeddings.word_vectors import WordVectors
 
 SERVE = """
 import json, sys

@@ -3,11 +3,11 @@
 import numpy as np
 import pytest
 
+from pretrain.embeddings.huffman import huffman_paths
+from pretrain.embeddings.word_corpus import EncodedCorpus
+from pretrain.embeddings.word_tokenize import tokenize_words
+from pretrain.embeddings.word_vocabulary import WordVocabulary
 from pretrain.errors import UsageError
-from pretrain.huffman import huffman_paths
-from pretrain.word_corpus import EncodedCorpus
-from pretrain.word_tokenize import tokenize_words
-from pretrain.word_vocabulary import WordVocabulary
 
 
 def test_tokenize_keeps_every_word_of_long_texts():

@@ -11,7 +11,7 @@ import numpy as np
 import tensorflow as tf
 
 import saved_models.backbone_export as backbone_export
-from pretrain.tokenizer import WordPieceTokenizer
+from pretrain.text.tokenizer import WordPieceTokenizer
 
 FRESH_PROCESS_SCRIPT = """
 import json, sys

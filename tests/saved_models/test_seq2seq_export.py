@@ -10,8 +10,8 @@ import pytest
 import tensorflow as tf
 
 from layers.seq2seq_transformer import Seq2SeqTransformer
-from pretrain.span_corruption import add_sentinels
-from pretrain.tokenizer import SPECIAL_TOKENS, WordPieceTokenizer, save_vocabulary
+from pretrain.examples.span_corruption import add_sentinels
+from pretrain.text.tokenizer import SPECIAL_TOKENS, WordPieceTokenizer, save_vocabulary
 from saved_models.seq2seq_export import encode_text, export_seq2seq, sentinel_lookup
 from tasks.seq2seq_decoding import decode, trim
 

@@ -5,8 +5,8 @@ import os
 import keras
 
 from layers import BertEncoder, GptDecoder
-from pretrain.pretrain_config import PretrainConfig
-from pretrain.tokenizer import save_vocabulary, train_vocabulary
+from pretrain.text.tokenizer import save_vocabulary, train_vocabulary
+from pretrain.training.pretrain_config import PretrainConfig
 from saved_models.backbone_export import export_backbone
 
 TINY_SIZE = dict(num_layers=2, num_heads=2, hidden_dim=32, intermediate_dim=64, max_sequence_length=64)

@@ -49,7 +49,7 @@ def test_defaults_learn_rotten_tomatoes(tmp_path, wiki_sample_path, capsys):
 
 @pytest.mark.slow
 def test_defaults_learn_imdb_with_2000_labels(tmp_path, capsys):
-    from pretrain.imdb_split import load_imdb
+    from pretrain.text.imdb_split import load_imdb
 
     corpora = str(tmp_path / "corpora")
     assert cli.main(["corpus", "fetch", "imdb", "--output", corpora]) == 0  # the registry, for real

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from tasks.demo_finetune import REQUEST, run_demo_finetune
+from pretrain.runs.demo_finetune import REQUEST, run_demo_finetune
 from tasks.finetune_defaults import learning_rate_for
 from tasks.finetuning import FinetuneConfig
 from tasks.rotten_tomatoes import load_rotten_tomatoes

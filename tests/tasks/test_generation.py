@@ -3,7 +3,7 @@ import pytest
 import tensorflow as tf
 
 from layers import GptDecoder
-from pretrain.tokenizer import SPECIAL_TOKENS, WordPieceTokenizer
+from pretrain.text.tokenizer import SPECIAL_TOKENS, WordPieceTokenizer
 from tasks.generation import GenerationConfig, beam_search, filter_logits, greedy_search, random_sample
 from tasks.gpt_generator import GptGenerator
 

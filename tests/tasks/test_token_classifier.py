@@ -1,7 +1,7 @@
 import keras
 import numpy as np
 
-from pretrain.tokenizer import SPECIAL_TOKENS, WordPieceTokenizer
+from pretrain.text.tokenizer import SPECIAL_TOKENS, WordPieceTokenizer
 from tasks.backbone_loading import load_backbone
 from tasks.tagging_preprocessor import TaggingPreprocessor
 from tasks.token_classifier import TokenClassifier

@@ -1,0 +1,85 @@
+"""Command-line options every `pretrain.runs.model_run` command (seq2seq, ELMo) shares, and the configs they fill.
+
+Each command adds its model's own options after `add_run_arguments`, then
+builds its config from `tokenizer_from_args`, `data_from_args` and
+`training_from_args`, passing its extra fields as keyword arguments.
+
+Example:
+
+>>> import argparse
+>>> from pretrain.objectives.elmo_pretrainer import ElmoPretrainConfig
+>>> defaults = ElmoPretrainConfig()
+>>> parser = argparse.ArgumentParser()
+>>> add_run_arguments(parser, defaults, vocab_help="an existing vocab.txt")
+>>> args = parser.parse_args(["--corpus", "wiki.txt", "--output", "runs/x", "--steps", "50"])
+>>> training_from_args(args, defaults).steps
+50
+"""
+
+import os
+
+from pretrain.text.corpus import add_corpus_arguments
+
+
+def add_run_arguments(parser, defaults, vocab_help, seed_help="seed of initialisation and shuffling"):
+    """Corpus, output, vocabulary, steps, batch, learning rate, checkpoints, held-out split and seed."""
+    training = defaults.training
+    add_corpus_arguments(parser)
+    parser.add_argument("--output", required=True, metavar="DIR", help="output directory (see above)")
+    vocab = parser.add_mutually_exclusive_group()
+    vocab.add_argument("--vocab", metavar="FILE", help=vocab_help)
+    vocab.add_argument(
+        "--vocab-size", type=int, default=defaults.tokenizer.vocabulary_size,
+        help="size of the WordPiece vocabulary trained on the corpus (default %(default)s)",
+    )
+    parser.add_argument("--cased", action="store_true", help="keep case and accents (default: uncased)")
+    parser.add_argument("--steps", type=int, default=training.steps, help="optimizer updates (default %(default)s)")
+    parser.add_argument("--batch-size", type=int, default=training.batch_size, help="(default %(default)s)")
+    parser.add_argument(
+        "--learning-rate", type=float, default=training.learning_rate, help="peak rate (default %(default)s)"
+    )
+    parser.add_argument(
+        "--warmup-fraction", type=float, default=training.warmup_fraction,
+        help="fraction of updates with linear warmup, then linear decay (default %(default)s)",
+    )
+    parser.add_argument(
+        "--checkpoint-every", type=int, default=training.checkpoint_every,
+        help="updates between checkpoints and held-out evaluations (default %(default)s)",
+    )
+    parser.add_argument(
+        "--eval-batches", type=int, default=training.eval_batches,
+        help="held-out batches per evaluation, 0 for none (default %(default)s)",
+    )
+    parser.add_argument(
+        "--heldout-every", type=int, default=defaults.data.heldout_every,
+        help="hold out one document in N for evaluation (default %(default)s)",
+    )
+    parser.add_argument("--seed", type=int, default=0, help=f"{seed_help} (default 0)")
+
+
+def tokenizer_from_args(args, defaults):
+    return defaults.tokenizer.replace(
+        vocabulary_size=args.vocab_size, lowercase=not args.cased, strip_accents=not args.cased
+    )
+
+
+def data_from_args(args, defaults, **model_fields):
+    return defaults.data.replace(
+        corpus=tuple(os.path.abspath(path) for path in args.corpus),
+        corpus_format=args.corpus_format,
+        errors=args.errors,
+        heldout_every=args.heldout_every,
+        **model_fields,
+    )
+
+
+def training_from_args(args, defaults):
+    return defaults.training.replace(
+        steps=args.steps,
+        batch_size=args.batch_size,
+        learning_rate=args.learning_rate,
+        warmup_fraction=args.warmup_fraction,
+        checkpoint_every=args.checkpoint_every,
+        eval_batches=args.eval_batches,
+        seed=args.seed,
+    )

@@ -1,0 +1,551 @@
+"""Skip-gram and CBOW word vectors (word2vec), trained in steps of many consecutive tokens.
+
+The trainer follows word2vec/gensim: frequent words are subsampled with
+P_keep = min(1, sqrt(t/f) + t/f), each centre word's window is shrunk to a
+uniform 1..window, the objective is negative sampling from unigram^0.75
+and/or hierarchical softmax over a Huffman tree, CBOW averages the context
+vectors, and the learning rate decays linearly from `learning_rate` to
+`min_learning_rate` over all epochs.
+
+What differs is the shape of the work. Instead of one (centre, context)
+pair at a time, a step takes `batch_tokens` consecutive corpus tokens. Each
+centre's context is a span of batch positions (its reduced window cut at the
+document edges): CBOW's context mean is a difference of two prefix sums, and
+its error goes back to the span with a difference array; skip-gram gathers
+all (N, 2w) contexts at once. Each centre draws `negative` words, shared by
+its context pairs (weighted by their number). The output rows touched in a
+step are summed with one sparse x dense product and every table gets one
+scatter-add (plain SGD, no optimizer state). No Python runs per word: batches
+are cut, mapped and subsampled with numpy in a background thread.
+
+By default (`fused_kernel=True`) the step is instead one call of a fused C++
+op (`word2vec_fused.py`, `kernels/word2vec_kernels.cc`) that runs word2vec's
+per-word SGD over the same batch on the CPU worker threads (Hogwild), as
+gensim does. The op covers negative sampling with one replica; hierarchical
+softmax, fastText subwords and multi-replica strategies keep the TensorFlow
+step above (a one-line message says so), as does a machine where the op
+cannot be built (a warning says why).
+
+Example (tiny; see `docs/embeddings.md` for real corpora):
+
+>>> import tempfile
+>>> from pretrain.embeddings.word_corpus import EncodedCorpus
+>>> documents = [["the quick brown fox jumps over the lazy dog"]] * 50
+>>> corpus = EncodedCorpus.build(documents, tempfile.mkdtemp())
+>>> config = Word2VecConfig(dim=8, min_count=1, epochs=1, sample=0)
+>>> vectors = Word2VecTrainer(config, corpus).train(verbose=False)
+>>> vectors.vectors.shape
+(8, 8)
+"""
+
+import dataclasses
+import functools
+import json
+import queue
+import threading
+import time
+
+import numpy as np
+import tensorflow as tf
+
+from pretrain.embeddings.huffman import huffman_paths
+from pretrain.embeddings.word2vec_fused import CALLS_IN_FLIGHT, fused_step, run_steps, unfused_reason
+from pretrain.embeddings.word_vectors import WordVectors
+from pretrain.embeddings.word_vocabulary import WordVocabulary
+from pretrain.errors import UsageError
+from pretrain.training.lockstep import lockstep
+from pretrain.training.loop import worker_shard
+
+NEGATIVE_TABLE_SIZE = 10_000_000  # word2vec.c uses 1e8; 1e7 resolves probabilities down to 1e-7
+NEGATIVE_DOMAIN = 2**31 - 1  # gensim's cum_table scale
+FUSED_BATCH_TOKENS = 16_384
+TENSORFLOW_BATCH_TOKENS = 4_096
+
+
+@dataclasses.dataclass
+class Word2VecConfig:
+    """Hyperparameters; the defaults are gensim's `Word2Vec` defaults unless noted."""
+
+    architecture: str = "cbow"  # or "skipgram" (gensim sg=0: CBOW by default)
+    dim: int = 100
+    window: int = 5
+    negative: int = 5  # negative samples per pair; 0 disables negative sampling
+    hierarchical_softmax: bool = False
+    min_count: int = 5
+    max_vocab: int = None  # keep at most this many most frequent words
+    epochs: int = 5
+    sample: float = 1e-3  # subsampling threshold t
+    learning_rate: float = 0.025
+    min_learning_rate: float = 1e-4
+    ns_exponent: float = 0.75
+    # Tokens per step; None: 16,384 for the fused op (fewer calls and slice barriers; it applies every
+    # update at once), 4,096 for the TensorFlow step (much larger batches sum too many updates of frequent words).
+    batch_tokens: int = None
+    # Longest change of one vector per step; None: 0.1 for skip-gram (which diverges without it
+    # at 2k+ tokens per step), unbounded for CBOW (stable, and the bound cost it WordSim-353 quality).
+    max_row_update: float = None
+    jit_compile: bool = False  # XLA: measured slower on this 2-core CPU (docs/embeddings.md)
+    fused_kernel: bool = True  # the C++ op where it applies (word2vec_fused.py); False: always the TF step
+    seed: int = 1
+
+    def validate(self):
+        if self.architecture not in ("skipgram", "cbow"):
+            raise UsageError(f"architecture must be 'skipgram' or 'cbow', got {self.architecture!r}.")
+        for name in ("dim", "window", "epochs", "batch_tokens"):
+            if getattr(self, name) is not None and getattr(self, name) < 1:
+                raise UsageError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(self, name)}.")
+        if self.negative < 0:
+            raise UsageError(f"--negative must be >= 0, got {self.negative}.")
+        if self.negative == 0 and not self.hierarchical_softmax:
+            raise UsageError("--negative 0 needs --hs: there would be no objective to train.")
+        if not 0 < self.learning_rate:
+            raise UsageError(f"--learning-rate must be > 0, got {self.learning_rate}.")
+
+    def save(self, path):
+        with open(path, "w", encoding="utf-8") as file:
+            json.dump(dataclasses.asdict(self), file, indent=2)
+
+
+def shift(x, offset):
+    """y[i] = x[i + offset], zero where i + offset falls outside (static offset)."""
+    if offset == 0:
+        return x
+    pad = tf.zeros_like(x[: abs(offset)])
+    if offset > 0:
+        return tf.concat([x[offset:], pad], axis=0)
+    return tf.concat([pad, x[:offset]], axis=0)
+
+
+def row_sums(rows, coefficients, owners, vectors):
+    """For each distinct row r: the sum of coefficients[e] * vectors[owners[e]] over entries e with rows[e] = r.
+
+    One sparse (N, U) x dense (N, D) product, with no (entries, D) array of
+    scaled copies and no scatter of repeated rows. Returns (U,) rows, (U, D) sums.
+    """
+    unique_rows, positions = tf.unique(rows)
+    indices = tf.cast(tf.stack([owners, positions], axis=1), tf.int64)
+    shape = tf.cast(tf.stack([tf.shape(vectors)[0], tf.size(unique_rows)]), tf.int64)
+    matrix = tf.SparseTensor(indices, coefficients, shape)  # (N, U)
+    return unique_rows, tf.sparse.sparse_dense_matmul(matrix, vectors, adjoint_a=True)
+
+
+def repeated_owners(size, repeats):
+    """Owner ids of a flattened (size, repeats) array: 0 x repeats, 1 x repeats, ..."""
+    return tf.repeat(tf.range(size), repeats)
+
+
+def learning_rate_at(progress, config):
+    """Linear decay from `learning_rate` to `min_learning_rate` as progress goes 0 -> 1."""
+    progress = min(max(progress, 0.0), 1.0)
+    return config.learning_rate - (config.learning_rate - config.min_learning_rate) * progress
+
+
+class Word2VecTrainer:
+    """Trains word vectors on an `EncodedCorpus` under a `tf.distribute` strategy.
+
+    Args:
+        config: Word2VecConfig.
+        corpus: EncodedCorpus.
+        strategy: tf.distribute.Strategy. Defaults to the current one
+            (`tf.distribute.get_strategy()`); each worker of a
+            MultiWorkerMirroredStrategy trains on its share of the batches and
+            the updates are summed across workers every step.
+        subwords: optional `(rows, weights)`, int32/float32 [vocabulary_size, S]:
+            a word's input vector is the weighted sum of these input-table rows
+            (fastText); by default row i is word i alone.
+        input_rows: size of the input table when `subwords` adds rows.
+        log_dir: optional TensorBoard directory for loss, words/s and learning rate.
+    """
+
+    def __init__(self, config, corpus, strategy=None, subwords=None, input_rows=None, log_dir=None):
+        config.validate()
+        self.config = config
+        self.corpus = corpus
+        self.strategy = strategy or tf.distribute.get_strategy()
+        self.vocabulary = self.vocabulary_for(config, corpus)
+        self.log_dir = log_dir
+        size = len(self.vocabulary)
+        if subwords is None:
+            subwords = (np.arange(size, dtype=np.int32)[:, None], np.ones((size, 1), np.float32))
+        self.subword_rows = tf.constant(subwords[0])
+        self.subword_weights = tf.constant(subwords[1])
+        self._build_tables(input_rows or size)
+        self._build_sampling()
+
+    @staticmethod
+    def vocabulary_for(config, corpus):
+        return WordVocabulary.from_counts(corpus.counts, config.min_count, config.max_vocab)
+
+    def _build_tables(self, input_rows):
+        config, size = self.config, len(self.vocabulary)
+        rng = np.random.default_rng(config.seed)
+        # word2vec's init: inputs uniform in [-0.5/dim, 0.5/dim), outputs zero.
+        initial = ((rng.random((input_rows, config.dim), np.float32) - 0.5) / config.dim).astype(np.float32)
+        sync = tf.VariableAggregation.ONLY_FIRST_REPLICA
+        with self.strategy.scope():
+            self.input_table = tf.Variable(initial, name="input_vectors", aggregation=sync)
+            self.negative_table = (
+                tf.Variable(tf.zeros((size, config.dim)), name="negative_output_vectors", aggregation=sync)
+                if config.negative
+                else None
+            )
+            self.tree_table = (
+                tf.Variable(tf.zeros((size - 1, config.dim)), name="tree_output_vectors", aggregation=sync)
+                if config.hierarchical_softmax
+                else None
+            )
+
+    def _build_sampling(self):
+        config = self.config
+        cdf = np.cumsum(self.vocabulary.negative_distribution(config.ns_exponent), dtype=np.float64)
+        self.negative_cdf = cdf / cdf[-1]  # (V,), the unigram^0.75 distribution's cumulative sum
+        # gensim's cum_table for the fused op's binary-search draws: cache-resident where the table is not.
+        self.negative_cumulative = tf.constant(np.round(self.negative_cdf * NEGATIVE_DOMAIN).astype(np.int64))
+        if config.hierarchical_softmax:
+            points, codes, mask = huffman_paths(self.vocabulary.counts)
+            self.tree_points = tf.constant(points)
+            self.tree_labels = tf.constant(1.0 - codes)  # word2vec trains sigma(x) towards 1 - code
+            self.tree_mask = tf.constant(mask)
+
+    # ----- one step: gradients of a batch of consecutive tokens -----
+
+    def _input_vectors(self, tokens):
+        rows = tf.gather(self.subword_rows, tokens)  # (N, S)
+        weights = tf.gather(self.subword_weights, tokens)  # (N, S)
+        vectors = tf.gather(self.input_table, rows)  # (N, S, D)
+        if self.subword_rows.shape[1] == 1:
+            return vectors[:, 0], rows, weights  # word2vec: the word's own row
+        return tf.reduce_sum(weights[:, :, None] * vectors, axis=1), rows, weights
+
+    def _pair_masks(self, tokens, documents, valid, seed):
+        """For each offset o, mask[i] = 1 if (centre i, context i+o) is a training pair."""
+        window = self.config.window
+        shrink = tf.random.stateless_uniform(tf.shape(tokens), seed, 0, window, tf.int32)
+        effective = window - shrink  # word2vec's reduced window, uniform in 1..window
+        masks = {}
+        for offset in [o for o in range(-window, window + 1) if o]:
+            pair = valid & shift(valid, offset) & tf.equal(shift(documents, offset), documents)
+            masks[offset] = tf.cast(pair & (abs(offset) <= effective), tf.float32)
+        return masks
+
+    def _negative_terms(self, hidden, weight, seed):
+        """Negative-sampling loss and gradients for rows `hidden` (N, D), each weighted by `weight` (N,).
+
+        Each row draws `negative` words from unigram^0.75; a skip-gram centre
+        shares its draws among its context pairs (`weight` = their number).
+        """
+        config = self.config
+        slots = tf.random.stateless_uniform(
+            [tf.shape(hidden)[0], config.negative], seed + 1, 0, NEGATIVE_TABLE_SIZE, tf.int32
+        )
+        negatives = tf.gather(self.negative_table_ids, slots)  # (N, K)
+        negative_vectors = tf.gather(self.negative_table, negatives)  # (N, K, D)
+        scores = tf.einsum("nd,nkd->nk", hidden, negative_vectors)
+        loss = tf.reduce_sum(tf.math.softplus(scores) * weight[:, None])
+        gradient = -tf.sigmoid(scores) * weight[:, None]  # d log-likelihood / d score
+        d_hidden = tf.einsum("nk,nkd->nd", gradient, negative_vectors)
+        return loss, d_hidden, negatives, gradient  # d negative_vectors[n, k] = gradient[n, k] * hidden[n]
+
+    def _tree_terms(self, hidden, targets, weight):
+        """Hierarchical-softmax loss and gradients of rows `hidden` (N, D) predicting `targets` (N,)."""
+        points = tf.gather(self.tree_points, targets)  # (N, L)
+        labels = tf.gather(self.tree_labels, targets)
+        mask = tf.gather(self.tree_mask, targets) * weight[:, None]
+        nodes = tf.gather(self.tree_table, points)  # (N, L, D)
+        scores = tf.einsum("nd,nld->nl", hidden, nodes)
+        loss = tf.reduce_sum(tf.nn.sigmoid_cross_entropy_with_logits(labels, scores) * mask)
+        gradient = (labels - tf.sigmoid(scores)) * mask
+        d_hidden = tf.einsum("nl,nld->nd", gradient, nodes)
+        return loss, d_hidden, points, gradient  # d nodes[n, l] = gradient[n, l] * hidden[n]
+
+    def _skipgram(self, tokens, documents, valid, seed):
+        inputs, rows, weights = self._input_vectors(tokens)
+        size = tf.shape(tokens)[0]
+        masks = self._pair_masks(tokens, documents, valid, seed)
+        pairs = tf.add_n(list(masks.values()))  # (N,) pairs per centre
+        loss, d_inputs = tf.zeros([]), tf.zeros_like(inputs)
+        output_updates = []
+        if self.config.negative:
+            # Every context of every centre at once: one (N, 2w, D) gather instead of a pass per offset.
+            offsets = list(masks)
+            pair_mask = tf.stack([masks[o] for o in offsets], axis=1)  # (N, 2w)
+            positions = tf.clip_by_value(tf.range(size)[:, None] + offsets, 0, size - 1)
+            context_ids = tf.gather(tokens, positions)  # (N, 2w)
+            contexts = tf.gather(self.negative_table, context_ids)  # (N, 2w, D)
+            scores = tf.einsum("nd,nod->no", inputs, contexts)
+            loss += tf.reduce_sum(tf.math.softplus(-scores) * pair_mask)
+            gradient = (1.0 - tf.sigmoid(scores)) * pair_mask
+            d_inputs += tf.einsum("no,nod->nd", gradient, contexts)
+            negative_loss, d_hidden, negatives, negative_gradient = self._negative_terms(inputs, pairs, seed)
+            loss += negative_loss
+            d_inputs += d_hidden
+            # The output rows of contexts and negatives, all updated from the centre's input vector.
+            output_updates.append(row_sums(
+                tf.concat([tf.reshape(context_ids, [-1]), tf.reshape(negatives, [-1])], 0),
+                tf.concat([tf.reshape(gradient, [-1]), tf.reshape(negative_gradient, [-1])], 0),
+                tf.concat([repeated_owners(size, len(offsets)), repeated_owners(size, self.config.negative)], 0),
+                inputs))
+        if self.config.hierarchical_softmax:
+            node_rows, node_gradients = [], []
+            for offset, mask in masks.items():
+                # Context word i+offset is predicted from centre i.
+                tree_loss, d_hidden, points, tree_gradient = self._tree_terms(inputs, shift(tokens, offset), mask)
+                loss += tree_loss
+                d_inputs += d_hidden
+                node_rows.append(tf.reshape(points, [-1]))
+                node_gradients.append(tf.reshape(tree_gradient, [-1]))
+            owners = repeated_owners(size, self.tree_points.shape[1])
+            output_updates.append(row_sums(tf.concat(node_rows, 0), tf.concat(node_gradients, 0),
+                                           tf.tile(owners, [len(masks)]), inputs))
+        return loss, tf.reduce_sum(pairs), self._input_update(rows, weights, d_inputs), output_updates
+
+    def _context_spans(self, documents, valid, seed):
+        """Each centre's context as a span [first, last] of batch positions (the centre itself inside).
+
+        The span is word2vec's reduced window (uniform in 1..window) cut at the
+        edges of the centre's document; an invalid centre gets the empty span [i, i].
+        """
+        size = tf.shape(documents)[0]
+        positions = tf.range(size)
+        # Runs of consecutive positions with the same document and validity.
+        key = documents * 2 + tf.cast(valid, tf.int32)
+        run = tf.cumsum(tf.cast(tf.not_equal(key, tf.roll(key, 1, 0)), tf.int32)) - 1
+        run = run - run[0]  # the roll compares position 0 with the last one
+        run_first = tf.gather(tf.math.segment_min(positions, run), run)
+        run_last = tf.gather(tf.math.segment_max(positions, run), run)
+        shrink = tf.random.stateless_uniform([size], seed, 0, self.config.window, tf.int32)
+        effective = (self.config.window - shrink) * tf.cast(valid, tf.int32)
+        first = tf.maximum(positions - effective, run_first)
+        last = tf.minimum(positions + effective, run_last)
+        return first, last
+
+    def _cbow(self, tokens, documents, valid, seed):
+        inputs, rows, weights = self._input_vectors(tokens)
+        size = tf.shape(tokens)[0]
+        first, last = self._context_spans(documents, valid, seed)
+        counts = tf.cast(last - first, tf.float32)  # (N,) context words per centre
+        has_context = tf.cast(counts > 0, tf.float32)
+        # Sum over a span from prefix sums: prefix[k] = sum of inputs[:k].
+        prefix = tf.cumsum(tf.pad(inputs, [[1, 0], [0, 0]]), axis=0)  # (N+1, D)
+        context_sum = tf.gather(prefix, last + 1) - tf.gather(prefix, first) - inputs
+        hidden = context_sum * (has_context / tf.maximum(counts, 1.0))[:, None]  # mean of the context vectors
+        loss, d_hidden = tf.zeros([]), tf.zeros_like(hidden)
+        output_updates = []
+        if self.config.negative:
+            outputs = tf.gather(self.negative_table, tokens)  # (N, D)
+            score = tf.reduce_sum(hidden * outputs, axis=1)
+            loss += tf.reduce_sum(tf.math.softplus(-score) * has_context)
+            gradient = (1.0 - tf.sigmoid(score)) * has_context
+            negative_loss, d_negative_hidden, negatives, negative_gradient = self._negative_terms(
+                hidden, has_context, seed)
+            loss += negative_loss
+            d_hidden += gradient[:, None] * outputs + d_negative_hidden
+            # The centre's output row and its negatives' rows, all updated from `hidden`.
+            output_updates.append(row_sums(
+                tf.concat([tokens, tf.reshape(negatives, [-1])], 0),
+                tf.concat([gradient, tf.reshape(negative_gradient, [-1])], 0),
+                tf.concat([tf.range(size), repeated_owners(size, self.config.negative)], 0), hidden))
+        if self.config.hierarchical_softmax:
+            tree_loss, d_tree_hidden, points, tree_gradient = self._tree_terms(hidden, tokens, has_context)
+            loss += tree_loss
+            d_hidden += d_tree_hidden
+            output_updates.append(row_sums(tf.reshape(points, [-1]), tf.reshape(tree_gradient, [-1]),
+                                           repeated_owners(size, self.tree_points.shape[1]), hidden))
+        # As word2vec.c and gensim (cbow_mean=1): every context word gets the whole error of
+        # the mean, not 1/count of it (the exact gradient), which learns several times faster.
+        # Added over each span by a difference array: +error at `first`, -error after `last`.
+        d_hidden *= has_context[:, None]
+        steps = tf.scatter_nd(tf.concat([first, last + 1], 0)[:, None], tf.concat([d_hidden, -d_hidden], 0),
+                              [size + 1, self.config.dim])  # (N+1, D); repeated positions add up
+        d_inputs = tf.cumsum(steps[:-1], axis=0) - d_hidden  # the centre is inside its own span
+        return loss, tf.reduce_sum(has_context), self._input_update(rows, weights, d_inputs), output_updates
+
+    def _input_update(self, rows, weights, d_inputs):
+        """Spread each token's input gradient over its subword rows: (N*S,) rows, (N*S, D) values."""
+        if self.subword_rows.shape[1] == 1:
+            return rows[:, 0], d_inputs  # word2vec: the word's own row, weight 1
+        values = weights[:, :, None] * d_inputs[:, None, :]  # (N, S, D)
+        return tf.reshape(rows, [-1]), tf.reshape(values, [-1, self.config.dim])
+
+    def _gradients(self, tokens, documents, valid, seed):
+        if self.config.architecture == "skipgram":
+            return self._skipgram(tokens, documents, valid, seed)
+        return self._cbow(tokens, documents, valid, seed)
+
+    def _clipped_update(self, rows, values):
+        """Sum the updates of each row and shrink any sum longer than `max_row_update`.
+
+        A batch adds hundreds of updates to a frequent word's row at once where
+        word2vec applies them one after another, each seeing the last; without
+        the bound, skip-gram's summed updates of frequent rows diverge.
+        """
+        bound = self.config.max_row_update
+        if bound is None and self.config.architecture == "skipgram":
+            bound = 0.1
+        if not bound:
+            return tf.IndexedSlices(values, rows)  # the scatter-add sums repeated rows itself
+        unique_rows, positions = tf.unique(rows)
+        summed = tf.math.unsorted_segment_sum(values, positions, tf.shape(unique_rows)[0])  # (U, D)
+        norms = tf.norm(summed, axis=1, keepdims=True)
+        summed *= tf.minimum(1.0, bound / tf.maximum(norms, 1e-12))
+        return tf.IndexedSlices(summed, unique_rows)
+
+    def _make_step(self, verbose):
+        """The fused op's step where it applies, else the TensorFlow step; sets `training_path`, `batch_tokens`
+        and `calls_in_flight`."""
+        reason = unfused_reason(self.config, self.subword_rows.shape[1], self.strategy)
+        step = fused_step(self) if reason is None else None
+        if step is not None:
+            self.training_path = "fused kernel"
+            self.batch_tokens = self.config.batch_tokens or FUSED_BATCH_TOKENS
+            self.calls_in_flight = CALLS_IN_FLIGHT
+            return step
+        self.training_path = "TensorFlow step"
+        self.batch_tokens = self.config.batch_tokens or TENSORFLOW_BATCH_TOKENS
+        self.calls_in_flight = 1  # its variable updates are not safe to interleave
+        if verbose and reason is not None:
+            print(f"word2vec: TensorFlow step (the fused kernel {reason})", flush=True)
+        return self._make_tensorflow_step()
+
+    @functools.cached_property
+    def negative_table_ids(self):
+        """word2vec's unigram table, built at the TensorFlow step's first draw (the fused op never uses it).
+
+        Word i fills a share of the slots proportional to count^0.75, so a draw
+        is one uniform integer and one gather (a binary search does not
+        vectorise in XLA).
+        """
+        slots = (np.arange(NEGATIVE_TABLE_SIZE) + 0.5) / NEGATIVE_TABLE_SIZE
+        table = np.minimum(np.searchsorted(self.negative_cdf, slots), len(self.negative_cdf) - 1)
+        with tf.init_scope():  # an eager constant, reusable by every traced step
+            return tf.constant(table.astype(np.int32))
+
+    def _make_tensorflow_step(self):
+        # No autograph: the step has no tensor-dependent Python control flow, and converting it
+        # took longer than training an epoch of the Wikipedia sample.
+        gradients = tf.function(self._gradients, jit_compile=self.config.jit_compile, autograph=False)
+
+        def replica_step(tokens, documents, valid, learning_rate, seed):
+            loss, pairs, input_update, output_updates = gradients(tokens, documents, valid, seed)
+            context = tf.distribute.get_replica_context()
+            tables = [t for t in (self.input_table, self.negative_table, self.tree_table) if t is not None]
+            for table, (rows, values) in zip(tables, [input_update] + output_updates):
+                update = self._clipped_update(rows, values * learning_rate)
+                if context.num_replicas_in_sync > 1:
+                    update = context.all_reduce(tf.distribute.ReduceOp.SUM, update)
+                table.scatter_add(update)
+            return loss, pairs
+
+        @tf.function(autograph=False)
+        def step(tokens, documents, valid, learning_rate, seed):
+            loss, pairs = self.strategy.run(replica_step, args=(tokens, documents, valid, learning_rate, seed))
+            reduce = tf.distribute.ReduceOp.SUM
+            return self.strategy.reduce(reduce, loss, None), self.strategy.reduce(reduce, pairs, None)
+
+        return step
+
+    # ----- the training loop -----
+
+    def _batches(self, epoch, shard):
+        """Fixed-size batches `(tokens, documents, valid, raw_tokens)` of one epoch, prepared in numpy."""
+        config = self.config
+        rng = np.random.default_rng([config.seed, epoch, shard[0]])
+        id_map = self.corpus.vocabulary_map(self.vocabulary)
+        keep = self.vocabulary.keep_probabilities(config.sample)
+        size = self.batch_tokens
+        tokens, documents, raw = [], [], 0
+        pending = 0
+        for ids, document_ids, raw_count in self.corpus.chunks(id_map, size, keep, rng, shard):
+            tokens.append(ids)
+            documents.append(document_ids)
+            pending += len(ids)
+            raw += raw_count
+            while pending >= size:
+                all_tokens, all_documents = np.concatenate(tokens), np.concatenate(documents)
+                yield all_tokens[:size], all_documents[:size], np.ones(size, bool), raw
+                tokens, documents = [all_tokens[size:]], [all_documents[size:]]
+                pending -= size
+                raw = 0
+        if pending or raw:
+            padding = size - pending
+            all_tokens = np.concatenate(tokens + [np.zeros(padding, np.int32)])
+            all_documents = np.concatenate(documents + [np.full(padding, -1, np.int32)])
+            yield all_tokens, all_documents, np.arange(size) < pending, raw
+
+    def _empty_batch(self):
+        """A batch with no valid token: a worker out of data runs it to keep in step."""
+        size = self.batch_tokens
+        return np.zeros(size, np.int32), np.full(size, -1, np.int32), np.zeros(size, bool), 0
+
+    def _prefetched(self, epoch, shard):
+        """`_batches` from a background thread, so numpy overlaps the TensorFlow step."""
+        batches = queue.Queue(maxsize=4)
+
+        def produce():
+            for batch in self._batches(epoch, shard):
+                batches.put(batch)
+            batches.put(None)
+
+        threading.Thread(target=produce, daemon=True).start()
+        while (batch := batches.get()) is not None:
+            yield batch
+
+    def _step_arguments(self, epoch, worker, words_before):
+        """Yield `((tokens, documents, valid, learning_rate, seed), raw_words)` for each step of an epoch.
+
+        The learning rate of a step follows the words of the steps before it
+        (all workers' words under a multi-worker strategy).
+        """
+        config = self.config
+        total, done = config.epochs * self.corpus.num_tokens, words_before
+        batches = lockstep(self.strategy, self._prefetched(epoch, worker), self._empty_batch())
+        for number, (tokens, documents, valid, raw) in enumerate(batches):
+            learning_rate = tf.constant(learning_rate_at(done / total, config), tf.float32)
+            seed = tf.constant([epoch, number], tf.int32) + config.seed * 7919
+            yield (tokens, documents, valid, learning_rate, seed), raw
+            done += raw * worker[1]
+
+    def _run_epoch(self, step, epoch, worker, words_before, verbose):
+        """Train one epoch; returns its history record and the words it covered."""
+        epoch_start, epoch_words = time.perf_counter(), 0
+        loss_sum, pair_sum = tf.zeros([]), tf.zeros([])
+        steps = run_steps(step, self._step_arguments(epoch, worker, words_before), self.calls_in_flight)
+        for number, ((loss, pairs), (step_arguments, raw)) in enumerate(steps):
+            loss_sum += loss
+            pair_sum += pairs
+            epoch_words += raw
+            if verbose and number % 20 == 0:
+                rate = epoch_words / max(time.perf_counter() - epoch_start, 1e-9)
+                print(f"\repoch {epoch + 1}/{self.config.epochs}  {epoch_words:,} words  {rate:,.0f} words/s  "
+                      f"lr {float(step_arguments[3]):.5f}", end="", flush=True)
+        seconds = time.perf_counter() - epoch_start
+        record = {"epoch": epoch + 1, "loss": float(loss_sum / tf.maximum(pair_sum, 1.0)),
+                  "words_per_second": epoch_words * worker[1] / seconds, "seconds": seconds}
+        return record, epoch_words * worker[1]
+
+    def train(self, verbose=True):
+        """Train all epochs; returns `WordVectors` of the input table (words only)."""
+        config = self.config
+        step = self._make_step(verbose)
+        worker = worker_shard(self.strategy)
+        total = config.epochs * self.corpus.num_tokens
+        writer = tf.summary.create_file_writer(self.log_dir) if self.log_dir else None
+        self.history = []
+        done = 0
+        start = time.perf_counter()
+        for epoch in range(config.epochs):
+            record, words = self._run_epoch(step, epoch, worker, done, verbose)
+            done += words
+            self.history.append(record)
+            if verbose:
+                print(f"\repoch {record['epoch']}/{config.epochs}  loss {record['loss']:.4f}  "
+                      f"{record['words_per_second']:,.0f} words/s  {record['seconds']:.1f} s" + " " * 20, flush=True)
+            if writer is not None:
+                with writer.as_default(step=epoch + 1):
+                    tf.summary.scalar("loss", record["loss"])
+                    tf.summary.scalar("words_per_second", record["words_per_second"])
+                    tf.summary.scalar("learning_rate", learning_rate_at(done / total, config))
+        self.seconds = time.perf_counter() - start
+        self.words_per_second = total / self.seconds
+        vectors = self.input_table.numpy()[: len(self.vocabulary)]
+        return WordVectors(self.vocabulary.words, vectors)

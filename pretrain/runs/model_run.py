@@ -1,0 +1,79 @@
+"""The run around a model that `pretrain seq2seq` and `pretrain elmo` share.
+
+Both commands split the corpus once into OUTPUT/data, train one model on one
+process with checkpoints and resume, and end by writing metrics.json; only
+the vocabulary, the model and the export differ, and those stay in their
+pretrainer modules.
+"""
+
+import json
+import os
+
+import tensorflow as tf
+
+from pretrain.errors import UsageError
+from pretrain.runs.pretrain_run import prepare_output_dir, split_corpus
+from pretrain.training import loop
+from pretrain.training.optimizer import create_optimizer
+
+
+def prepare_corpus(config, output_dir):
+    """Validates `config` and splits its corpus into OUTPUT/data.
+
+    Returns:
+        `(config, data_dir, counts, resuming)`: the config with absolute corpus
+        paths, the split's directory and document counts, and whether a
+        checkpoint already exists.
+    """
+    config = config.replace(
+        data=config.data.replace(corpus=tuple(os.path.abspath(p) for p in config.data.corpus))
+    ).validated()
+    prepare_output_dir(output_dir)
+    resuming = tf.train.latest_checkpoint(os.path.join(output_dir, "checkpoints")) is not None
+    data_dir = os.path.join(output_dir, "data")
+    counts = split_corpus(config.data, data_dir)
+    if not counts["train_documents"]:
+        raise UsageError(f"{', '.join(config.data.corpus)} holds no training document")
+    return config, data_dir, counts, resuming
+
+
+def train_with_resume(model, config, output_dir, build_datasets):
+    """Compiles `model`, resumes from OUTPUT/checkpoints, saves the config and
+    trains to `config.training.steps`.
+
+    Args:
+        build_datasets: callable `step -> (train, heldout)`; `step` is the
+            update the run resumes at (0 for a new run).
+
+    Returns:
+        `(config, metrics, final_step)`: the config with the backbone's config,
+        the last round's metrics ({} when the run had already finished) and the
+        update counter.
+    """
+    model.compile(optimizer=create_optimizer(config.training, model), jit_compile=config.training.jit_compile)
+    checkpointer = loop.Checkpointer(model, os.path.join(output_dir, "checkpoints"))
+    step = checkpointer.restore()
+    config = config.replace(backbone=model.backbone.get_config())
+    config.save(os.path.join(output_dir, "config.json"))
+    if step:
+        print(f"Resuming from step {step} ({checkpointer.latest})", flush=True)
+    metrics = {}
+    if step < config.training.steps:
+        train, heldout = build_datasets(step)
+        metrics = loop.fit(
+            model, train, heldout, config.training, checkpointer, os.path.join(output_dir, "logs"), step
+        )
+    return config, metrics, int(model.optimizer.iterations)
+
+
+def finish_run(metrics, final_step, output_dir):
+    """Writes OUTPUT/metrics.json (a rerun of a finished run keeps the one it
+    wrote), prints the summary and returns the metrics as floats."""
+    metrics = {name: float(value) for name, value in dict(metrics, step=final_step).items()}
+    if len(metrics) > 1:
+        with open(os.path.join(output_dir, "metrics.json"), "w", encoding="utf-8") as file:
+            json.dump(metrics, file, indent=2, sort_keys=True)
+    summary = ", ".join(f"{name} {value:.4g}" for name, value in sorted(metrics.items()) if name != "step")
+    print(f"Finished at step {final_step}: {summary}", flush=True)
+    return metrics
+

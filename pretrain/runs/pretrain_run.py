@@ -1,0 +1,396 @@
+"""One pretraining run, from a corpus to the output directory of contract E.
+
+`run_pretraining(config, output_dir)` is what `pretrain bert`, `pretrain
+electra` and `pretrain gpt` do: check the output directory, resume or start, train or reuse the
+WordPiece vocabulary, build the model, train with `pretrain.training.loop.fit`,
+then save `model.keras`, the backbone SavedModel and `metrics.json`.
+
+Output directory:
+
+    vocab.txt       the WordPiece vocabulary
+    config.json     the effective `PretrainConfig` (reload with --config)
+    checkpoints/    tf.train checkpoints, named by optimizer update
+    logs/           TensorBoard logs (train/ and validation/)
+    model.keras     the pretraining model; its sub-layer "backbone" is the encoder/decoder
+    backbone/       SavedModel of the backbone for fine-tuning and serving
+    metrics.json    the final training and held-out metrics
+    initial_token_embedding.npy   the skip-gram start of the token embedding (--token-vectors skipgram)
+"""
+
+import dataclasses
+import json
+import os
+import shutil
+import tempfile
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from layers import BACKBONE_SIZES, BertEncoder, GptDecoder
+from pretrain.embeddings.token_vectors import initial_token_embedding, train_token_vectors
+from pretrain.errors import UsageError
+from pretrain.examples.bert_examples import bert_dataset
+from pretrain.examples.gpt_examples import gpt_dataset
+from pretrain.objectives import bert_pretrainer, electra_pretrainer, gpt_pretrainer
+from pretrain.objectives.pretrained import build_pretrainer, load_pretrained, read_run
+from pretrain.runs.continued_pretraining import continued_config, copy_pretrained_weights
+from pretrain.text.corpus import read_documents
+from pretrain.text.tokenizer import WordPieceTokenizer, load_vocabulary, save_vocabulary, train_vocabulary
+from pretrain.training import loop
+from pretrain.training.optimizer import create_optimizer
+from pretrain.training.pretrain_config import ENCODER_MODELS, PretrainConfig
+from saved_models.backbone_export import export_backbone
+
+# The token embedding a run started from (--token-vectors skipgram), in its output directory.
+INITIAL_TOKEN_EMBEDDING = "initial_token_embedding.npy"
+# Examples are shuffled in a buffer of this many.
+SHUFFLE_BUFFER = 1000
+# Each objective's batch of example features -> Keras `(x, y)`.
+FEATURES_TO_INPUTS = {
+    "bert": bert_pretrainer.features_to_inputs,
+    "electra": electra_pretrainer.features_to_inputs,
+    "gpt": gpt_pretrainer.features_to_inputs,
+}
+
+
+def split_corpus(data, data_dir):
+    """Writes the corpus once as `train.txt` and `heldout.txt` in the lines format.
+
+    Document `i` is held out when `i % heldout_every == heldout_every - 1`, so
+    a corpus shorter than `heldout_every` documents has no held-out split. The
+    plain-text copy is also what later epochs read, which spares them
+    decompressing and parsing the original (e.g. a Wikipedia XML dump).
+
+    Returns:
+        dict. `train_documents` and `heldout_documents` counts.
+    """
+    summary_path = os.path.join(data_dir, "split.json")
+    source = {
+        "corpus": list(data.corpus),
+        "corpus_format": data.corpus_format,
+        "errors": data.errors,
+        "heldout_every": data.heldout_every,
+    }
+    if os.path.isfile(summary_path):
+        with open(summary_path, encoding="utf-8") as file:
+            summary = json.load(file)
+        if summary.get("source") == source:
+            return summary["counts"]
+    os.makedirs(data_dir, exist_ok=True)
+    counts = {"train_documents": 0, "heldout_documents": 0}
+    every = data.heldout_every
+    print(f"Reading the corpus {', '.join(data.corpus)}", flush=True)
+    with open(os.path.join(data_dir, "train.txt"), "w", encoding="utf-8") as train, open(
+        os.path.join(data_dir, "heldout.txt"), "w", encoding="utf-8"
+    ) as heldout:
+        documents = read_documents(data.corpus, data.corpus_format, data.errors)
+        number = 0
+        for document in documents:
+            sentences = [" ".join(sentence.split()) for sentence in document]
+            sentences = [sentence for sentence in sentences if sentence]
+            if not sentences:
+                continue
+            split = "heldout" if number % every == every - 1 else "train"
+            (heldout if split == "heldout" else train).write("\n".join(sentences) + "\n\n")
+            counts[f"{split}_documents"] += 1
+            number += 1
+    with open(summary_path, "w", encoding="utf-8") as file:
+        json.dump({"source": source, "counts": counts}, file, indent=2)
+    print(
+        f"{counts['train_documents']} training and {counts['heldout_documents']} held-out documents",
+        flush=True,
+    )
+    return counts
+
+
+def prepare_output_dir(output_dir):
+    try:
+        os.makedirs(output_dir, exist_ok=True)
+    except OSError as error:
+        raise UsageError(f"cannot create output directory {output_dir}: {error.strerror}") from None
+    if not os.access(output_dir, os.W_OK | os.X_OK):
+        raise UsageError(f"output directory {output_dir} is not writable; choose another --output")
+
+
+def _flatten(config, prefix=""):
+    flat = {}
+    for key, value in config.items():
+        if isinstance(value, dict) and key != "backbone":
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            flat[prefix + key] = value
+    return flat
+
+
+def check_resumable(config, output_dir):
+    """Raises `UsageError` if the run in `output_dir` was started with another config."""
+    saved = PretrainConfig.load(os.path.join(output_dir, "config.json"))
+    ignored = {"backbone", "training.strategy"}
+    old, new = _flatten(saved.to_dict()), _flatten(config.to_dict())
+    differences = [
+        f"{key}: {old.get(key)!r} in the checkpoint, {new.get(key)!r} now"
+        for key in sorted(set(old) | set(new))
+        if key not in ignored and old.get(key) != new.get(key)
+    ]
+    if differences:
+        raise UsageError(
+            f"{output_dir} holds a run started with a different configuration ("
+            + "; ".join(differences)
+            + f"). Resume it with --config {os.path.join(output_dir, 'config.json')}, "
+            "or choose a new --output"
+        )
+
+
+def prepare_vocabulary(config, output_dir, data_dir, vocab_file, resuming, chief):
+    """The vocabulary tokens: the run's own when resuming, the given file, or trained."""
+    saved_path = os.path.join(output_dir, "vocab.txt")
+    if resuming:
+        saved = load_vocabulary(saved_path)
+        if vocab_file is not None and load_vocabulary(vocab_file) != saved:
+            raise UsageError(
+                f"--vocab {vocab_file} differs from {saved_path}, the vocabulary of the run "
+                "being resumed; drop --vocab or choose a new --output"
+            )
+        return saved
+    if vocab_file is not None:
+        tokens = load_vocabulary(vocab_file)
+    else:
+        size = config.tokenizer.vocabulary_size
+        print(f"Training a WordPiece vocabulary of {size} tokens on {', '.join(config.data.corpus)}")
+        tokens = train_vocabulary(
+            read_documents(os.path.join(data_dir, "train.txt")),
+            size,
+            lowercase=config.tokenizer.lowercase,
+            strip_accents=config.tokenizer.strip_accents,
+        )
+    if chief:
+        save_vocabulary(tokens, saved_path)
+    return tokens
+
+
+def check_corpus(config, counts):
+    """Fails early on a corpus too small for the objective."""
+    if config.model == "bert" and config.data.nsp and counts["train_documents"] < 2:
+        raise UsageError(
+            f"{', '.join(config.data.corpus)} has {counts['train_documents']} training document(s); "
+            "next-sentence prediction draws random segments from another document. "
+            "Add documents (a blank line separates them in the lines and prose formats) "
+            "or pass --no-nsp"
+        )
+
+
+def build_backbone(config, vocabulary_size):
+    """The backbone of `config`: its saved `backbone` config if any, else the preset."""
+    backbone_class = BertEncoder if config.model in ENCODER_MODELS else GptDecoder
+    if config.backbone is not None:
+        backbone_config = dict(config.backbone, vocabulary_size=vocabulary_size, name="backbone")
+        backbone_config.pop("dtype", None)
+        backbone = backbone_class.from_config(backbone_config)
+    else:
+        backbone = backbone_class(
+            vocabulary_size=vocabulary_size, name="backbone", **BACKBONE_SIZES[config.preset]
+        )
+    if config.data.seq_length > backbone.max_sequence_length:
+        raise UsageError(
+            f"--seq-length {config.data.seq_length} exceeds the backbone's "
+            f"max_sequence_length {backbone.max_sequence_length}"
+        )
+    return backbone
+
+
+def build_model(config, vocabulary_size):
+    model = build_pretrainer(config, build_backbone(config, vocabulary_size), name=f"{config.model}_pretrainer")
+    model.compile(
+        optimizer=create_optimizer(config.training, model),
+        jit_compile=config.training.jit_compile,
+    )
+    return model
+
+
+def start_from_token_vectors(backbone, tokenizer, data_dir, output_dir, num_workers):
+    """Writes skip-gram vectors of the tokens, trained on `data_dir/train.txt`, into the token embedding.
+
+    The embedding it starts from is also saved as `OUTPUT/initial_token_embedding.npy` ([V, H] float32,
+    rows in vocabulary order), e.g. to compare with a backbone that starts from it without pretraining.
+    """
+    if num_workers > 1:  # each worker's vectors would differ; the embedding must start equal on all
+        print("--token-vectors skipgram is not used by multi-worker runs: the token embedding starts random", flush=True)
+        return
+    print("Training skip-gram vectors of the vocabulary's tokens for the token embedding", flush=True)
+    work_dir = os.path.join(data_dir, "token_corpus")
+    vectors = train_token_vectors(
+        os.path.join(data_dir, "train.txt"), tokenizer, backbone.hidden_dim, work_dir, verbose=True
+    )
+    shutil.rmtree(work_dir, ignore_errors=True)
+    embedding = backbone.token_embedding.embeddings
+    initial = initial_token_embedding(vectors, keras.ops.convert_to_numpy(embedding))
+    embedding.assign(initial)
+    np.save(os.path.join(output_dir, INITIAL_TOKEN_EMBEDDING), initial)
+    print(f"Token embedding starts from the vectors of {int((~np.isnan(vectors[:, 0])).sum())} tokens", flush=True)
+
+
+def examples_dataset(config, tokenizer, path, seed, shuffle_buffer, shard_index=0, num_shards=1):
+    """Unbatched examples of the objective from a lines-format file (ELECTRA's are BERT's, without NSP)."""
+    if config.model in ENCODER_MODELS:
+        return bert_dataset(
+            path,
+            tokenizer,
+            seq_length=config.data.seq_length,
+            max_predictions=config.data.max_predictions,
+            masking=config.data.masking,
+            nsp=config.data.nsp,
+            seed=seed,
+            shuffle_buffer=shuffle_buffer,
+            shard_index=shard_index,
+            num_shards=num_shards,
+        )
+    return gpt_dataset(
+        path,
+        tokenizer,
+        seq_length=config.data.seq_length,
+        seed=seed,
+        shuffle_buffer=shuffle_buffer,
+        shard_index=shard_index,
+        num_shards=num_shards,
+    )
+
+
+def build_datasets(config, tokenizer, data_dir, counts, seed, worker_index=0, num_workers=1):
+    """Endless training batches, and a fixed list of held-out batches (or None)."""
+    features_to_inputs = FEATURES_TO_INPUTS[config.model]
+    batch_size = config.training.batch_size
+    options = tf.data.Options()
+    # Each worker reads its own shard of the documents (below), not of the files.
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.OFF
+    train = examples_dataset(
+        config, tokenizer, os.path.join(data_dir, "train.txt"), seed, SHUFFLE_BUFFER,
+        worker_index, num_workers,
+    )
+    train = train.repeat().batch(batch_size, drop_remainder=True).map(features_to_inputs)
+    if config.data.unilm:
+        train = bert_pretrainer.with_attention_modes(train, seed)
+    train = train.prefetch(tf.data.AUTOTUNE).with_options(options)
+    if not (config.training.eval_batches and counts["heldout_documents"]):
+        return train, None
+    # A fixed sample (same seed, cached) drawn from across the held-out documents.
+    heldout = examples_dataset(
+        config, tokenizer, os.path.join(data_dir, "heldout.txt"), config.data.seed, SHUFFLE_BUFFER
+    )
+    heldout = heldout.repeat().batch(batch_size, drop_remainder=True).map(features_to_inputs)
+    if config.data.unilm:
+        heldout = bert_pretrainer.with_attention_modes(heldout, config.data.seed)
+    heldout = heldout.take(config.training.eval_batches).cache().with_options(options)
+    return train, heldout
+
+
+def export_outputs(model, config, output_dir):
+    """model.keras and the backbone SavedModel (chief only)."""
+    model.save(os.path.join(output_dir, "model.keras"))
+    backbone_dir = os.path.join(output_dir, "backbone")
+    shutil.rmtree(backbone_dir, ignore_errors=True)
+    export_backbone(
+        model.backbone,
+        backbone_dir,
+        os.path.join(output_dir, config.tokenizer.vocabulary),
+        dataclasses.asdict(config.tokenizer),
+        seq_length=config.data.seq_length,
+        pooler_trained=config.model == "bert" and config.data.nsp,
+    )
+
+
+def run_pretraining(config, output_dir, vocab_file=None):
+    """Pretrains `config.model` on `config.data.corpus` into `output_dir`.
+
+    Returns:
+        dict. The last round's metrics (training, and `val_*` held-out ones)
+        and `step`, the optimizer updates made.
+    """
+    strategy = loop.create_strategy(config.training.strategy)
+    chief = loop.is_chief(strategy)
+    worker_index, num_workers = loop.worker_shard(strategy)
+    prepare_output_dir(output_dir)
+    config = config.replace(
+        data=config.data.replace(corpus=tuple(os.path.abspath(p) for p in config.data.corpus))
+    ).validated()
+    init_from = config.training.init_from
+    if init_from:
+        source_config, source_vocabulary = read_run(init_from)
+        config = continued_config(config, source_config)
+        if vocab_file is not None and load_vocabulary(vocab_file) != load_vocabulary(source_vocabulary):
+            raise UsageError(f"--vocab {vocab_file} differs from the vocabulary of --init-from {init_from}; drop --vocab")
+        vocab_file = source_vocabulary
+    if vocab_file is not None:
+        size = len(load_vocabulary(vocab_file))
+        config = config.replace(tokenizer=config.tokenizer.replace(vocabulary_size=size))
+    checkpoint_dir = os.path.join(output_dir, "checkpoints")
+    resuming = tf.train.latest_checkpoint(checkpoint_dir) is not None
+    if resuming:
+        check_resumable(config, output_dir)
+    # A resumed run restores its own checkpoint, so the source model is loaded only for a new run.
+    source_model = load_pretrained(init_from).model if init_from and not resuming else None
+    scratch = None if chief else tempfile.mkdtemp(prefix="pretrain-worker-")
+    data_dir = os.path.join(scratch or output_dir, "data")
+    log_dir = os.path.join(scratch or output_dir, "logs")
+    previous_policy = keras.config.dtype_policy()
+    try:
+        counts = split_corpus(config.data, data_dir)
+        check_corpus(config, counts)
+        tokens = prepare_vocabulary(config, output_dir, data_dir, vocab_file, resuming, chief)
+        tokenizer = WordPieceTokenizer(
+            tokens,
+            lowercase=config.tokenizer.lowercase,
+            strip_accents=config.tokenizer.strip_accents,
+        )
+        keras.mixed_precision.set_dtype_policy(config.training.precision)
+        keras.utils.set_random_seed(config.training.seed)
+        with strategy.scope():
+            model = build_model(config, len(tokens))
+            checkpointer = loop.Checkpointer(model, checkpoint_dir, chief=chief)
+            step = checkpointer.restore()
+            if source_model is not None:
+                copied = copy_pretrained_weights(source_model, model)
+                print(f"Starting from {copied} variables of {init_from}", flush=True)
+            elif not step and config.training.token_vectors == "skipgram":
+                start_from_token_vectors(model.backbone, tokenizer, data_dir, output_dir, num_workers)
+        config = config.replace(backbone=model.backbone.get_config())
+        if chief:
+            config.save(os.path.join(output_dir, "config.json"))
+        if step:
+            print(f"Resuming from step {step} ({checkpointer.latest})", flush=True)
+        metrics_path = os.path.join(output_dir, "metrics.json")
+        if step >= config.training.steps and os.path.exists(metrics_path):
+            # Finished and exported (metrics.json is written last): keep its outputs as they are.
+            print(f"{output_dir} finished at step {step} already; its outputs are kept", flush=True)
+            checkpointer.close()
+            with open(metrics_path, encoding="utf-8") as file:
+                return json.load(file)
+        metrics = {}
+        if step < config.training.steps:
+            train, heldout = build_datasets(
+                config, tokenizer, data_dir, counts, config.data.seed + step, worker_index, num_workers
+            )
+            metrics = loop.fit(
+                model, train, heldout, config.training, checkpointer, log_dir, step
+            )
+        metrics["step"] = loop.updates_done(model)
+        print(f"Finished at step {metrics['step']}: {_format_metrics(metrics)}", flush=True)
+        if chief:
+            export_outputs(model, config, output_dir)
+            _save_metrics(metrics, output_dir)
+        checkpointer.close()
+    finally:
+        keras.config.set_dtype_policy(previous_policy)  # the caller's process keeps its own
+        if scratch:
+            shutil.rmtree(scratch, ignore_errors=True)
+    return metrics
+
+
+def _format_metrics(metrics):
+    return ", ".join(f"{name} {value:.4g}" for name, value in sorted(metrics.items()))
+
+
+def _save_metrics(metrics, output_dir):
+    with open(os.path.join(output_dir, "metrics.json"), "w", encoding="utf-8") as file:
+        json.dump({k: float(v) for k, v in metrics.items()}, file, indent=2, sort_keys=True)
+

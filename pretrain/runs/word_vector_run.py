@@ -1,0 +1,93 @@
+"""What the `word2vec`, `fasttext` and `glove` commands share: arguments, reading the
+corpus once, and evaluating and exporting the vectors."""
+
+import argparse
+import json
+import os
+import tempfile
+import time
+
+from pretrain.embeddings.word_corpus import EncodedCorpus
+from pretrain.embeddings.word_vector_eval import evaluate, format_report, nearest_neighbours
+from pretrain.embeddings.word_vector_export import export_all
+from pretrain.errors import UsageError
+from pretrain.text.corpus import add_corpus_arguments, read_documents
+from pretrain.training.loop import create_strategy, is_chief
+from pretrain.training.pretrain_config import STRATEGIES
+
+
+def positive_int(text):
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def add_common_arguments(parser, config):
+    """Corpus, output and the options every trainer has; defaults from the `config` dataclass."""
+    add_corpus_arguments(parser)
+    parser.add_argument("--output", required=True, metavar="DIR", help="output directory (created)")
+    parser.add_argument("--dim", type=positive_int, default=config.dim, help=f"vector size (default {config.dim})")
+    parser.add_argument("--window", type=positive_int, default=config.window,
+                        help=f"context window (default {config.window})")
+    parser.add_argument("--min-count", type=positive_int, default=config.min_count,
+                        help=f"drop words seen fewer times (default {config.min_count})")
+    parser.add_argument("--max-vocab", type=positive_int, help="keep at most this many most frequent words")
+    parser.add_argument("--epochs", type=positive_int, default=config.epochs,
+                        help=f"passes over the corpus (default {config.epochs})")
+    parser.add_argument("--learning-rate", type=float, default=config.learning_rate,
+                        help=f"initial learning rate (default {config.learning_rate})")
+    parser.add_argument("--seed", type=int, default=config.seed, help=f"random seed (default {config.seed})")
+    parser.add_argument("--strategy", choices=STRATEGIES, default="default",
+                        help="default (one device), mirrored (all local devices) or multi-worker "
+                        "(cluster from TF_CONFIG; run the command on every worker)")
+
+
+def common_config_values(args):
+    return {"dim": args.dim, "window": args.window, "min_count": args.min_count, "max_vocab": args.max_vocab,
+            "epochs": args.epochs, "learning_rate": args.learning_rate, "seed": args.seed}
+
+
+def read_corpus(args, directory):
+    """Tokenise the corpus once into `directory`, printing words/s."""
+    start = time.perf_counter()
+    seen = [0]
+
+    def progress(words):
+        seen[0] += words
+        if seen[0] // 1_000_000 != (seen[0] - words) // 1_000_000:
+            rate = seen[0] / (time.perf_counter() - start)
+            print(f"\rreading corpus: {seen[0]:,} words ({rate:,.0f} words/s)", end="", flush=True)
+
+    documents = read_documents(args.corpus, args.corpus_format, args.errors)
+    corpus = EncodedCorpus.build(documents, directory, progress)
+    rate = corpus.num_tokens / (time.perf_counter() - start)
+    print(f"\rcorpus: {corpus.num_tokens:,} words in {corpus.num_documents:,} documents, "
+          f"{len(corpus.counts):,} distinct ({rate:,.0f} words/s)")
+    return corpus
+
+
+def run_trainer(args, config, train):
+    """Create the strategy, read the corpus, `train(config, corpus, strategy, work_dir, log_dir)`
+    -> (vectors, history), then evaluate and export on the chief."""
+    strategy = create_strategy(args.strategy)
+    if os.path.isfile(args.output):
+        raise UsageError(f"--output {args.output} is a file; give a directory.")
+    os.makedirs(args.output, exist_ok=True)
+    chief = is_chief(strategy)
+    log_dir = os.path.join(args.output, "logs") if chief else None
+    with tempfile.TemporaryDirectory(dir=args.output, prefix=".work-") as work_dir:
+        corpus = read_corpus(args, work_dir)
+        vectors, history = train(config, corpus, strategy, work_dir, log_dir)
+    if not chief:
+        return 0
+    config.save(os.path.join(args.output, "config.json"))
+    paths = export_all(vectors, args.output)
+    results = evaluate(vectors)
+    neighbours = nearest_neighbours(vectors)
+    print(format_report(results, neighbours))
+    with open(os.path.join(args.output, "metrics.json"), "w", encoding="utf-8") as file:
+        json.dump({"evaluation": results, "neighbours": neighbours, "epochs": history,
+                   "vocabulary_size": len(vectors.words)}, file, indent=2)
+    print(f"wrote {len(vectors.words):,} vectors of size {vectors.dim} to {', '.join(paths.values())}")
+    return 0

@@ -1,0 +1,119 @@
+"""The pretraining optimizer: AdamW or LAMB with warmup then linear decay.
+
+As google-research/bert: Adam with decoupled weight decay 0.01 that skips
+LayerNorm parameters and biases, epsilon 1e-6, the gradient clipped to global
+norm 1.0, the learning rate rising linearly over the warmup and then falling
+linearly to zero at the last update. Gradient accumulation averages the
+gradients of several batches into one update, so a small machine trains with
+the batch size of a large one.
+
+Example:
+
+>>> import keras
+>>> from pretrain.training.pretrain_config import TrainingConfig
+>>> model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
+>>> optimizer = create_optimizer(TrainingConfig(steps=100), model)
+>>> round(float(warmup_linear_decay(5, 1e-3, warmup_steps=10, total_steps=100)), 6)
+0.0006
+"""
+
+import keras
+from keras import ops
+
+
+def warmup_linear_decay(step, peak_learning_rate, warmup_steps, total_steps):
+    """The learning rate at update `step` (0-based).
+
+    Rises linearly to `peak_learning_rate` at `warmup_steps` (the first update
+    uses `peak / warmup_steps`), then falls linearly to zero at `total_steps`.
+    """
+    step = ops.cast(step, "float32")
+    warmup = ops.maximum(float(warmup_steps), 1.0)
+    rising = peak_learning_rate * (step + 1.0) / warmup
+    # The decay starts at the peak on the last warmup update.
+    decay_span = max(float(total_steps - max(warmup_steps - 1, 0)), 1.0)
+    falling = peak_learning_rate * (float(total_steps) - step) / decay_span
+    return ops.maximum(ops.where(step < warmup_steps, rising, falling), 0.0)
+
+
+@keras.saving.register_keras_serializable(package="pretraining_toolkit")
+class WarmupLinearDecay(keras.optimizers.schedules.LearningRateSchedule):
+    """`warmup_linear_decay` as a Keras schedule over optimizer updates.
+
+    Keras calls a schedule with the count of batches seen; with gradient
+    accumulation an update happens every `accumulation_steps` batches, so the
+    count is divided by it.
+
+    Args:
+        peak_learning_rate: float. The rate reached at the end of the warmup.
+        warmup_steps: int. Updates of linear warmup.
+        total_steps: int. Updates in the whole run; the rate is 0 after it.
+        accumulation_steps: int. Batches per update. Defaults to 1.
+
+    Example:
+
+    >>> schedule = WarmupLinearDecay(1e-3, warmup_steps=10, total_steps=100)
+    >>> [round(float(schedule(s)), 6) for s in (0, 9, 100)]
+    [0.0001, 0.001, 0.0]
+    """
+
+    def __init__(self, peak_learning_rate, warmup_steps, total_steps, accumulation_steps=1):
+        self.peak_learning_rate = peak_learning_rate
+        self.warmup_steps = warmup_steps
+        self.total_steps = total_steps
+        self.accumulation_steps = accumulation_steps
+
+    def __call__(self, step):
+        update = ops.floor_divide(ops.cast(step, "int64"), self.accumulation_steps)
+        return warmup_linear_decay(
+            update, self.peak_learning_rate, self.warmup_steps, self.total_steps
+        )
+
+    def get_config(self):
+        return {
+            "peak_learning_rate": self.peak_learning_rate,
+            "warmup_steps": self.warmup_steps,
+            "total_steps": self.total_steps,
+            "accumulation_steps": self.accumulation_steps,
+        }
+
+
+def variables_without_weight_decay(model):
+    """LayerNorm parameters and biases: google-research/bert does not decay them."""
+    excluded = []
+    for layer in model._flatten_layers(include_self=True, recursive=True):
+        if isinstance(layer, keras.layers.LayerNormalization):
+            excluded.extend(layer.weights)
+    excluded.extend(v for v in model.weights if v.name.endswith("bias"))
+    return excluded
+
+
+def create_optimizer(training, model):
+    """The optimizer `training` (a `TrainingConfig`) asks for, for `model`.
+
+    Call it inside the distribution strategy's scope, before the optimizer is
+    built (weight-decay exclusions must be set first).
+    """
+    warmup_steps = int(training.warmup_fraction * training.steps)
+    schedule = WarmupLinearDecay(
+        training.learning_rate,
+        warmup_steps=warmup_steps,
+        total_steps=training.steps,
+        accumulation_steps=training.accumulation_steps,
+    )
+    optimizer_class = {"adamw": keras.optimizers.AdamW, "lamb": keras.optimizers.Lamb}[
+        training.optimizer
+    ]
+    optimizer = optimizer_class(
+        learning_rate=schedule,
+        weight_decay=training.weight_decay,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-6,
+        global_clipnorm=training.clip_norm,
+        gradient_accumulation_steps=(
+            training.accumulation_steps if training.accumulation_steps > 1 else None
+        ),
+    )
+    optimizer.exclude_from_weight_decay(var_list=variables_without_weight_decay(model))
+    return optimizer
