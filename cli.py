@@ -91,6 +91,33 @@ class _DropExportNotices(logging.Filter):
         return not _EXPORT_NOTICE.search(record.getMessage())
 
 
+# The toolkit's loggers, shown at INFO: what a run is doing. Other libraries' stay at WARNING.
+PROJECT_LOGGERS = ("pretrain", "tasks", "saved_models", "layers")
+
+
+class _CurrentStderr(logging.StreamHandler):
+    """Writes each record to the `sys.stderr` of the moment, so a redirected or captured stream gets it."""
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value):
+        pass
+
+
+def configure_logging():
+    """Library code logs; a command shows the toolkit's INFO lines on stderr, one message per line."""
+    root = logging.getLogger()
+    if not any(isinstance(handler, _CurrentStderr) for handler in root.handlers):
+        handler = _CurrentStderr()
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        root.addHandler(handler)
+    for name in PROJECT_LOGGERS:
+        logging.getLogger(name).setLevel(logging.INFO)
+
+
 def import_tensorflow_quietly():
     """Imports TensorFlow and finds its devices with the C++ start-up lines filtered out.
 
@@ -128,6 +155,7 @@ def main(argv=None):
     if args.command is None:
         parser.print_help()
         return 2
+    configure_logging()
     if args.command not in QUIET_COMMANDS:
         import_tensorflow_quietly()
     from pretrain.errors import UsageError

@@ -5,6 +5,7 @@ import dataclasses
 import hashlib
 import io
 import json
+import logging
 import os
 import tarfile
 
@@ -78,10 +79,11 @@ def test_without_any_labelled_data_the_demo_says_what_to_fetch(tmp_path, monkeyp
         demo.labelled_data(data, train_labels=20, test_texts=10)
 
 
-def test_demo_pretraining_reports_heldout_accuracy_beside_the_unigram_baseline(tmp_path, wiki_sample_path, capsys):
+def test_demo_pretraining_reports_heldout_accuracy_beside_the_unigram_baseline(tmp_path, wiki_sample_path, caplog):
+    caplog.set_level(logging.INFO, logger="pretrain.runs.demo_pretrain")
     results = run_demo_pretraining(wiki_sample_path, "wikixml", str(tmp_path / "bert"), steps=2)
     assert results["steps"] == 2
     assert 0.0 < results["heldout_mlm_accuracy_unigram_baseline"] < 0.2
     assert np.isfinite(results["heldout_mlm_accuracy"])
     assert os.path.exists(tmp_path / "bert" / "initial_token_embedding.npy")  # the recipe's skip-gram start
-    assert "unigram baseline" in capsys.readouterr().out
+    assert "unigram baseline" in caplog.text

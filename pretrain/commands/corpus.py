@@ -16,7 +16,6 @@ Examples:
   pretrain bert --corpus corpora/*/pretrain --corpus-format prose --output runs/bert --preset mini
 """
 
-import logging
 import os
 
 from pretrain.errors import UsageError
@@ -65,7 +64,6 @@ def fetch(names, output, archives):
         raise UsageError(f"--output {output} is a file; give a directory")
     if archives is not None and not os.path.isdir(archives):
         raise UsageError(f"--archives {archives} is not a directory; give the folder that holds the archives")
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
     os.makedirs(output, exist_ok=True)
     with logging_redirect_tqdm():  # log lines print above the progress bar, not into it
         for name in names:

@@ -66,6 +66,8 @@ def config_from_args(args):
 
 def run(args):
     from pretrain.runs.elmo_run import run_elmo_pretraining
+    from pretrain.training.loop import format_metrics
 
-    run_elmo_pretraining(config_from_args(args), args.output, vocab_file=args.vocab)
+    metrics = run_elmo_pretraining(config_from_args(args), args.output, vocab_file=args.vocab)
+    print(f"Finished at step {int(metrics['step'])}: {format_metrics(metrics)}")
     return 0

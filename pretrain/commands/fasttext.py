@@ -10,7 +10,7 @@ Example:
 
 from pretrain.commands.word2vec import add_word2vec_arguments, word2vec_values
 from pretrain.embeddings.fasttext import FastTextConfig, train_fasttext
-from pretrain.runs.word_vector_run import positive_int, run_trainer
+from pretrain.commands.word_vectors import positive_int, run_trainer
 
 
 def add_arguments(parser):

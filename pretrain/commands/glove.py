@@ -9,7 +9,7 @@ Example:
 """
 
 from pretrain.embeddings.glove import GloVeConfig, GloVeTrainer
-from pretrain.runs.word_vector_run import add_common_arguments, common_config_values, positive_int, run_trainer
+from pretrain.commands.word_vectors import add_common_arguments, common_config_values, positive_int, run_trainer
 
 
 def add_arguments(parser):

@@ -98,6 +98,8 @@ def config_from_args(args):
 
 def run(args):
     from pretrain.runs.seq2seq_run import run_seq2seq_pretraining
+    from pretrain.training.loop import format_metrics
 
-    run_seq2seq_pretraining(config_from_args(args), args.output, vocab_file=args.vocab)
+    metrics = run_seq2seq_pretraining(config_from_args(args), args.output, vocab_file=args.vocab)
+    print(f"Finished at step {int(metrics['step'])}: {format_metrics(metrics)}")
     return 0

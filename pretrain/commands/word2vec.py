@@ -10,7 +10,7 @@ Example:
 """
 
 from pretrain.embeddings.word2vec import Word2VecConfig, Word2VecTrainer
-from pretrain.runs.word_vector_run import add_common_arguments, common_config_values, positive_int, run_trainer
+from pretrain.commands.word_vectors import add_common_arguments, common_config_values, positive_int, run_trainer
 
 
 def add_word2vec_arguments(parser, config):

@@ -19,6 +19,7 @@ Example:
 
 import dataclasses
 import json
+import logging
 import time
 
 import numpy as np
@@ -30,6 +31,8 @@ from pretrain.embeddings.word_vocabulary import WordVocabulary
 from pretrain.errors import UsageError
 from pretrain.training.lockstep import lockstep
 from pretrain.training.loop import worker_shard
+
+logger = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass
@@ -72,7 +75,7 @@ def count_cooccurrences(config, corpus, vocabulary, directory, verbose=True):
     shard = counter.finish()
     if verbose:
         rate = corpus.num_tokens / (time.perf_counter() - start)
-        print(f"co-occurrences: {len(shard):,} pairs from {corpus.num_tokens:,} tokens ({rate:,.0f} tokens/s)")
+        logger.info(f"co-occurrences: {len(shard):,} pairs from {corpus.num_tokens:,} tokens ({rate:,.0f} tokens/s)")
     return shard
 
 
@@ -180,8 +183,8 @@ class GloVeTrainer:
                       "pairs_per_second": self.num_pairs / seconds, "seconds": seconds}
             self.history.append(record)
             if verbose:
-                print(f"epoch {epoch + 1}/{config.epochs}  loss {record['loss']:.4f}  "
-                      f"{record['pairs_per_second']:,.0f} pairs/s  {seconds:.1f} s", flush=True)
+                logger.info(f"epoch {epoch + 1}/{config.epochs}  loss {record['loss']:.4f}  "
+                      f"{record['pairs_per_second']:,.0f} pairs/s  {seconds:.1f} s")
             if writer is not None:
                 with writer.as_default(step=epoch + 1):
                     tf.summary.scalar("loss", record["loss"])

@@ -41,12 +41,14 @@ Example (tiny; see `docs/embeddings.md` for real corpora):
 import dataclasses
 import functools
 import json
+import logging
 import queue
 import threading
 import time
 
 import numpy as np
 import tensorflow as tf
+from tqdm import tqdm
 
 from pretrain.embeddings.huffman import huffman_paths
 from pretrain.embeddings.word2vec_fused import CALLS_IN_FLIGHT, fused_step, run_steps, unfused_reason
@@ -55,6 +57,8 @@ from pretrain.embeddings.word_vocabulary import WordVocabulary
 from pretrain.errors import UsageError
 from pretrain.training.lockstep import lockstep
 from pretrain.training.loop import worker_shard
+
+logger = logging.getLogger(__name__)
 
 NEGATIVE_TABLE_SIZE = 10_000_000  # word2vec.c uses 1e8; 1e7 resolves probabilities down to 1e-7
 NEGATIVE_DOMAIN = 2**31 - 1  # gensim's cum_table scale
@@ -404,7 +408,7 @@ class Word2VecTrainer:
         self.batch_tokens = self.config.batch_tokens or TENSORFLOW_BATCH_TOKENS
         self.calls_in_flight = 1  # its variable updates are not safe to interleave
         if verbose and reason is not None:
-            print(f"word2vec: TensorFlow step (the fused kernel {reason})", flush=True)
+            logger.info(f"word2vec: TensorFlow step (the fused kernel {reason})")
         return self._make_tensorflow_step()
 
     @functools.cached_property
@@ -510,14 +514,14 @@ class Word2VecTrainer:
         epoch_start, epoch_words = time.perf_counter(), 0
         loss_sum, pair_sum = tf.zeros([]), tf.zeros([])
         steps = run_steps(step, self._step_arguments(epoch, worker, words_before), self.calls_in_flight)
-        for number, ((loss, pairs), (step_arguments, raw)) in enumerate(steps):
+        progress = tqdm(total=self.corpus.num_tokens // worker[1], unit=" words", unit_scale=True, disable=not verbose,
+                        desc=f"epoch {epoch + 1}/{self.config.epochs}", mininterval=1.0)
+        for (loss, pairs), (step_arguments, raw) in steps:
             loss_sum += loss
             pair_sum += pairs
             epoch_words += raw
-            if verbose and number % 20 == 0:
-                rate = epoch_words / max(time.perf_counter() - epoch_start, 1e-9)
-                print(f"\repoch {epoch + 1}/{self.config.epochs}  {epoch_words:,} words  {rate:,.0f} words/s  "
-                      f"lr {float(step_arguments[3]):.5f}", end="", flush=True)
+            progress.update(raw)
+        progress.close()
         seconds = time.perf_counter() - epoch_start
         record = {"epoch": epoch + 1, "loss": float(loss_sum / tf.maximum(pair_sum, 1.0)),
                   "words_per_second": epoch_words * worker[1] / seconds, "seconds": seconds}
@@ -537,9 +541,8 @@ class Word2VecTrainer:
             record, words = self._run_epoch(step, epoch, worker, done, verbose)
             done += words
             self.history.append(record)
-            if verbose:
-                print(f"\repoch {record['epoch']}/{config.epochs}  loss {record['loss']:.4f}  "
-                      f"{record['words_per_second']:,.0f} words/s  {record['seconds']:.1f} s" + " " * 20, flush=True)
+            logger.info(f"epoch {record['epoch']}/{config.epochs}  loss {record['loss']:.4f}  "
+                        f"{record['words_per_second']:,.0f} words/s  {record['seconds']:.1f} s")
             if writer is not None:
                 with writer.as_default(step=epoch + 1):
                     tf.summary.scalar("loss", record["loss"])

@@ -27,15 +27,17 @@ Example (three words, one skip-gram pair each way, one negative draw):
 import fcntl
 import functools
 import hashlib
+import logging
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 import warnings
 
 import tensorflow as tf
+
+logger = logging.getLogger(__name__)
 
 SOURCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "kernels", "word2vec_kernels.cc")
 CACHE_ENVIRONMENT_VARIABLE = "PRETRAIN_KERNEL_CACHE"
@@ -85,7 +87,7 @@ def build_library(path):
     """Compile into a temporary file beside `path`, then rename it into place."""
     if shutil.which("g++") is None:
         raise KernelBuildError("g++ not found on PATH")
-    print(f"building the fused word2vec kernel (once, ~{TYPICAL_BUILD_SECONDS} s)", file=sys.stderr, flush=True)
+    logger.info(f"building the fused word2vec kernel (once, ~{TYPICAL_BUILD_SECONDS} s)")
     handle, temporary = tempfile.mkstemp(suffix=".so", dir=os.path.dirname(path))
     os.close(handle)
     try:
@@ -94,7 +96,7 @@ def build_library(path):
         if result.returncode != 0:
             raise KernelBuildError(first_error_line(result.stderr + result.stdout))
         os.replace(temporary, path)
-        print(f"built {path} in {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
+        logger.info(f"built {path} in {time.perf_counter() - started:.0f} s")
     finally:
         if os.path.exists(temporary):
             os.remove(temporary)

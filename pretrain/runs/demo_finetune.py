@@ -9,6 +9,7 @@ architecture from random initialisation with the same settings for
 comparison (scored in process).
 """
 
+import logging
 import os
 
 import numpy as np
@@ -16,6 +17,8 @@ import tensorflow as tf
 
 from saved_models.serving_export import export_classifier_serving
 from tasks.finetuning import FinetuneConfig, build_classifier, finetune_setup, reinitialise_backbone, training_callbacks
+
+logger = logging.getLogger(__name__)
 
 # Clear cases: (text, index of the right label in the task's label names: 0 negative, 1 positive).
 REQUEST = [
@@ -63,8 +66,8 @@ def run_demo_finetune(pretrained_dir, output_dir, label_names, train, test, comp
     os.makedirs(output_dir, exist_ok=True)
     loaded, config = finetune_setup(pretrained_dir, config or FinetuneConfig(), train[0])
     config.save(os.path.join(output_dir, "finetune.json"))
-    print(f"fine-tuning on {len(train[0])} texts: learning rate {config.learning_rate:g}, {config.epochs} epochs, "
-          f"{config.seq_length} tokens, {config.pooling} pooling (the defaults for this backbone and data)", flush=True)
+    logger.info(f"fine-tuning on {len(train[0])} texts: learning rate {config.learning_rate:g}, {config.epochs} epochs, "
+          f"{config.seq_length} tokens, {config.pooling} pooling (the defaults for this backbone and data)")
     classifier = fine_tune(loaded, label_names, config, train, output_dir=output_dir)
     in_process = float(classifier.evaluate(test[0], test[1], batch_size=64, verbose=0)[1])
     classifier.save(os.path.join(output_dir, "model.keras"))
@@ -84,13 +87,13 @@ def run_demo_finetune(pretrained_dir, output_dir, label_names, train, test, comp
         "response": {"labels": request_labels, "probabilities": request_probabilities.round(4).tolist()},
         "request_answers_right": int(sum(right)),
     }
-    print(f"test accuracy {served:.4f} on {len(test[0])} held-out texts, served by {serving_dir} "
+    logger.info(f"test accuracy {served:.4f} on {len(test[0])} held-out texts, served by {serving_dir} "
           f"(in process: {in_process:.4f})")
     for (text, _), label, ok in zip(REQUEST, request_labels, right):
-        print(f"  served: {label:>6} {'(right)' if ok else '(WRONG)'}  {text[:70]}...")
+        logger.info(f"  served: {label:>6} {'(right)' if ok else '(WRONG)'}  {text[:70]}...")
     if compare_scratch:  # last: it re-initialises the backbone the pretrained classifier was trained in
         scratch = fine_tune(loaded, label_names, config, train, random_init=True)
         results["random_init_test_accuracy"] = float(scratch.evaluate(test[0], test[1], batch_size=64, verbose=0)[1])
-        print(f"same architecture from random initialisation, same settings: {results['random_init_test_accuracy']:.4f} "
-              f"(pretrained, in process: {in_process:.4f})", flush=True)
+        logger.info(f"same architecture from random initialisation, same settings: {results['random_init_test_accuracy']:.4f} "
+              f"(pretrained, in process: {in_process:.4f})")
     return results

@@ -13,6 +13,7 @@ the IMDB train half it is the same run as
         --learning-rate 1e-3 --masking whole-word --no-nsp --checkpoint-every 200 --eval-batches 10
 """
 
+import logging
 import os
 import time
 
@@ -23,6 +24,8 @@ from pretrain.runs import ngram_baselines
 from pretrain.runs.pretrain_run import run_pretraining
 from pretrain.text.tokenizer import SPECIAL_TOKENS
 from pretrain.training.pretrain_config import DataConfig, PretrainConfig, TokenizerConfig, TrainingConfig
+
+logger = logging.getLogger(__name__)
 
 DEMO_STEPS = 400
 
@@ -59,11 +62,10 @@ def run_demo_pretraining(corpus, corpus_format, output_dir, steps=DEMO_STEPS):
         "heldout_mlm_accuracy_unigram_baseline": unigram_baseline_accuracy(output_dir),
         "minutes": (time.time() - start) / 60,
     }
-    print(
+    logger.info(
         f"\nPretrained a tiny BERT on {corpus} in {results['minutes']:.1f} min ({results['steps']} steps):\n"
         f"  held-out masked-LM accuracy {results['heldout_mlm_accuracy']:.3f} "
         f"(unigram baseline {results['heldout_mlm_accuracy_unigram_baseline']:.3f})\n"
         f"  model: {output_dir}/model.keras, encoder for fine-tuning: {output_dir}/backbone",
-        flush=True,
     )
     return results

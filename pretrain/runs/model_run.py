@@ -7,6 +7,7 @@ pretrainer modules.
 """
 
 import json
+import logging
 import os
 
 import tensorflow as tf
@@ -15,6 +16,8 @@ from pretrain.errors import UsageError
 from pretrain.runs.pretrain_run import prepare_output_dir, split_corpus
 from pretrain.training import loop
 from pretrain.training.optimizer import create_optimizer
+
+logger = logging.getLogger(__name__)
 
 
 def prepare_corpus(config, output_dir):
@@ -56,7 +59,7 @@ def train_with_resume(model, config, output_dir, build_datasets):
     config = config.replace(backbone=model.backbone.get_config())
     config.save(os.path.join(output_dir, "config.json"))
     if step:
-        print(f"Resuming from step {step} ({checkpointer.latest})", flush=True)
+        logger.info(f"Resuming from step {step} ({checkpointer.latest})")
     metrics = {}
     if step < config.training.steps:
         train, heldout = build_datasets(step)
@@ -68,12 +71,10 @@ def train_with_resume(model, config, output_dir, build_datasets):
 
 def finish_run(metrics, final_step, output_dir):
     """Writes OUTPUT/metrics.json (a rerun of a finished run keeps the one it
-    wrote), prints the summary and returns the metrics as floats."""
+    wrote) and returns the metrics as floats."""
     metrics = {name: float(value) for name, value in dict(metrics, step=final_step).items()}
     if len(metrics) > 1:
         with open(os.path.join(output_dir, "metrics.json"), "w", encoding="utf-8") as file:
             json.dump(metrics, file, indent=2, sort_keys=True)
-    summary = ", ".join(f"{name} {value:.4g}" for name, value in sorted(metrics.items()) if name != "step")
-    print(f"Finished at step {final_step}: {summary}", flush=True)
     return metrics
 

@@ -19,6 +19,7 @@ Output directory:
 
 import dataclasses
 import json
+import logging
 import os
 import shutil
 import tempfile
@@ -41,6 +42,8 @@ from pretrain.training import loop
 from pretrain.training.optimizer import create_optimizer
 from pretrain.training.pretrain_config import ENCODER_MODELS, PretrainConfig
 from saved_models.backbone_export import export_backbone
+
+logger = logging.getLogger(__name__)
 
 # The token embedding a run started from (--token-vectors skipgram), in its output directory.
 INITIAL_TOKEN_EMBEDDING = "initial_token_embedding.npy"
@@ -80,7 +83,7 @@ def split_corpus(data, data_dir):
     os.makedirs(data_dir, exist_ok=True)
     counts = {"train_documents": 0, "heldout_documents": 0}
     every = data.heldout_every
-    print(f"Reading the corpus {', '.join(data.corpus)}", flush=True)
+    logger.info(f"Reading the corpus {', '.join(data.corpus)}")
     with open(os.path.join(data_dir, "train.txt"), "w", encoding="utf-8") as train, open(
         os.path.join(data_dir, "heldout.txt"), "w", encoding="utf-8"
     ) as heldout:
@@ -97,9 +100,8 @@ def split_corpus(data, data_dir):
             number += 1
     with open(summary_path, "w", encoding="utf-8") as file:
         json.dump({"source": source, "counts": counts}, file, indent=2)
-    print(
+    logger.info(
         f"{counts['train_documents']} training and {counts['heldout_documents']} held-out documents",
-        flush=True,
     )
     return counts
 
@@ -157,7 +159,7 @@ def prepare_vocabulary(config, output_dir, data_dir, vocab_file, resuming, chief
         tokens = load_vocabulary(vocab_file)
     else:
         size = config.tokenizer.vocabulary_size
-        print(f"Training a WordPiece vocabulary of {size} tokens on {', '.join(config.data.corpus)}")
+        logger.info(f"Training a WordPiece vocabulary of {size} tokens on {', '.join(config.data.corpus)}")
         tokens = train_vocabulary(
             read_documents(os.path.join(data_dir, "train.txt")),
             size,
@@ -215,9 +217,9 @@ def start_from_token_vectors(backbone, tokenizer, data_dir, output_dir, num_work
     rows in vocabulary order), e.g. to compare with a backbone that starts from it without pretraining.
     """
     if num_workers > 1:  # each worker's vectors would differ; the embedding must start equal on all
-        print("--token-vectors skipgram is not used by multi-worker runs: the token embedding starts random", flush=True)
+        logger.info("--token-vectors skipgram is not used by multi-worker runs: the token embedding starts random")
         return
-    print("Training skip-gram vectors of the vocabulary's tokens for the token embedding", flush=True)
+    logger.info("Training skip-gram vectors of the vocabulary's tokens for the token embedding")
     work_dir = os.path.join(data_dir, "token_corpus")
     vectors = train_token_vectors(
         os.path.join(data_dir, "train.txt"), tokenizer, backbone.hidden_dim, work_dir, verbose=True
@@ -227,7 +229,7 @@ def start_from_token_vectors(backbone, tokenizer, data_dir, output_dir, num_work
     initial = initial_token_embedding(vectors, keras.ops.convert_to_numpy(embedding))
     embedding.assign(initial)
     np.save(os.path.join(output_dir, INITIAL_TOKEN_EMBEDDING), initial)
-    print(f"Token embedding starts from the vectors of {int((~np.isnan(vectors[:, 0])).sum())} tokens", flush=True)
+    logger.info(f"Token embedding starts from the vectors of {int((~np.isnan(vectors[:, 0])).sum())} tokens")
 
 
 def examples_dataset(config, tokenizer, path, seed, shuffle_buffer, shard_index=0, num_shards=1):
@@ -350,18 +352,18 @@ def run_pretraining(config, output_dir, vocab_file=None):
             step = checkpointer.restore()
             if source_model is not None:
                 copied = copy_pretrained_weights(source_model, model)
-                print(f"Starting from {copied} variables of {init_from}", flush=True)
+                logger.info(f"Starting from {copied} variables of {init_from}")
             elif not step and config.training.token_vectors == "skipgram":
                 start_from_token_vectors(model.backbone, tokenizer, data_dir, output_dir, num_workers)
         config = config.replace(backbone=model.backbone.get_config())
         if chief:
             config.save(os.path.join(output_dir, "config.json"))
         if step:
-            print(f"Resuming from step {step} ({checkpointer.latest})", flush=True)
+            logger.info(f"Resuming from step {step} ({checkpointer.latest})")
         metrics_path = os.path.join(output_dir, "metrics.json")
         if step >= config.training.steps and os.path.exists(metrics_path):
             # Finished and exported (metrics.json is written last): keep its outputs as they are.
-            print(f"{output_dir} finished at step {step} already; its outputs are kept", flush=True)
+            logger.info(f"{output_dir} finished at step {step} already; its outputs are kept")
             checkpointer.close()
             with open(metrics_path, encoding="utf-8") as file:
                 return json.load(file)
@@ -374,7 +376,6 @@ def run_pretraining(config, output_dir, vocab_file=None):
                 model, train, heldout, config.training, checkpointer, log_dir, step
             )
         metrics["step"] = loop.updates_done(model)
-        print(f"Finished at step {metrics['step']}: {_format_metrics(metrics)}", flush=True)
         if chief:
             export_outputs(model, config, output_dir)
             _save_metrics(metrics, output_dir)
@@ -384,10 +385,6 @@ def run_pretraining(config, output_dir, vocab_file=None):
         if scratch:
             shutil.rmtree(scratch, ignore_errors=True)
     return metrics
-
-
-def _format_metrics(metrics):
-    return ", ".join(f"{name} {value:.4g}" for name, value in sorted(metrics.items()))
 
 
 def _save_metrics(metrics, output_dir):

@@ -30,6 +30,11 @@ import tensorflow as tf
 from pretrain.errors import UsageError
 
 
+def format_metrics(metrics):
+    """`"name value, ..."` of a run's final metrics, `step` left out, sorted by name."""
+    return ", ".join(f"{name} {value:.4g}" for name, value in sorted(metrics.items()) if name != "step")
+
+
 def create_strategy(name):
     """The `tf.distribute` strategy called `name` ("default", "mirrored", "multi-worker").
 

@@ -76,7 +76,7 @@ def test_continued_run_starts_from_the_source_weights_and_keeps_its_vocabulary(s
     finally:
         for path in hidden:
             os.rename(path + ".hidden", path)
-    assert "Resuming from step 2" in capsys.readouterr().out
+    assert "Resuming from step 2" in capsys.readouterr().err  # logged
 
 
 def test_a_run_from_scratch_differs_from_the_source(source_run, corpora, tmp_path):

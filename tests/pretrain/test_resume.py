@@ -38,7 +38,7 @@ def test_killed_run_resumes_from_its_last_checkpoint_and_finishes(tmp_path, lee_
     second = subprocess.run(command, cwd=REPO_ROOT, env=environment, capture_output=True, text=True,
                             timeout=300)
     assert second.returncode == 0, second.stderr[-2000:]
-    resumed_at = int(re.search(r"Resuming from step (\d+)", second.stdout).group(1))
+    resumed_at = int(re.search(r"Resuming from step (\d+)", second.stderr).group(1))  # logged
     assert killed_at <= resumed_at < STEPS  # a later checkpoint may land between our look and the kill
     assert f"Finished at step {STEPS}:" in second.stdout
     assert tf.train.latest_checkpoint(checkpoint_dir).endswith(f"ckpt-{STEPS}")

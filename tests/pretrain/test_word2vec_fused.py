@@ -66,7 +66,7 @@ def test_command_without_fused_kernel_says_so_and_records_it(lee_corpus_path, tm
     output = str(tmp_path / "run")
     arguments = ["word2vec", "--corpus", lee_corpus_path, "--output", output, "--dim", "8", "--epochs", "1"]
     assert cli.main(arguments + ["--no-fused-kernel"]) == 0
-    assert "TensorFlow step (the fused kernel is switched off" in capsys.readouterr().out
+    assert "TensorFlow step (the fused kernel is switched off" in capsys.readouterr().err  # logged
     with open(os.path.join(output, "config.json"), encoding="utf-8") as file:
         assert json.load(file)["fused_kernel"] is False
 

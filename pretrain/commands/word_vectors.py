@@ -7,6 +7,8 @@ import os
 import tempfile
 import time
 
+from tqdm import tqdm
+
 from pretrain.embeddings.word_corpus import EncodedCorpus
 from pretrain.embeddings.word_vector_eval import evaluate, format_report, nearest_neighbours
 from pretrain.embeddings.word_vector_export import export_all
@@ -49,20 +51,13 @@ def common_config_values(args):
 
 
 def read_corpus(args, directory):
-    """Tokenise the corpus once into `directory`, printing words/s."""
+    """Tokenise the corpus once into `directory`, with a words/s counter."""
     start = time.perf_counter()
-    seen = [0]
-
-    def progress(words):
-        seen[0] += words
-        if seen[0] // 1_000_000 != (seen[0] - words) // 1_000_000:
-            rate = seen[0] / (time.perf_counter() - start)
-            print(f"\rreading corpus: {seen[0]:,} words ({rate:,.0f} words/s)", end="", flush=True)
-
     documents = read_documents(args.corpus, args.corpus_format, args.errors)
-    corpus = EncodedCorpus.build(documents, directory, progress)
+    with tqdm(desc="reading corpus", unit=" words", unit_scale=True, mininterval=1.0) as progress:
+        corpus = EncodedCorpus.build(documents, directory, progress.update)
     rate = corpus.num_tokens / (time.perf_counter() - start)
-    print(f"\rcorpus: {corpus.num_tokens:,} words in {corpus.num_documents:,} documents, "
+    print(f"corpus: {corpus.num_tokens:,} words in {corpus.num_documents:,} documents, "
           f"{len(corpus.counts):,} distinct ({rate:,.0f} words/s)")
     return corpus
 
