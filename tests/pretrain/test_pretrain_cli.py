@@ -3,12 +3,14 @@
 import json
 import os
 
+import keras
 import numpy as np
 import pytest
 
 import cli
 from pretrain.commands.pretrain_arguments import config_from_args
 from pretrain.objectives.pretrained import load_pretrained
+from pretrain.training import loop
 from pretrain.training.pretrain_config import PretrainConfig
 from pretrain_run_fixtures import output_files, tiny_run_arguments, write_lines_corpus
 
@@ -150,7 +152,32 @@ def test_gpt_run_reports_heldout_perplexity_and_exports_the_decoder(corpus, tmp_
     assert pretrained.config.model == "gpt" and type(pretrained.backbone).__name__ == "GptDecoder"
 
 
-def test_training_options_run_together(corpus, tmp_path):
+@pytest.fixture
+def trained_models(monkeypatch):
+    """The models `pretrain` runs hand to the training loop, in order."""
+    models = []
+    fit = loop.fit
+
+    def recording_fit(model, *arguments, **keywords):
+        models.append(model)
+        return fit(model, *arguments, **keywords)
+
+    monkeypatch.setattr(loop, "fit", recording_fit)
+    return models
+
+
+def assert_computes_in(model, compute_dtype):
+    """`model` computes in `compute_dtype` (its backbone's outputs too) and keeps float32 variables."""
+    assert model.compute_dtype == model.backbone.compute_dtype == compute_dtype
+    token_ids = np.array([[2, 7, 8, 3]], "int32")
+    outputs = model.backbone(
+        {"token_ids": token_ids, "segment_ids": np.zeros_like(token_ids), "padding_mask": np.ones_like(token_ids)}
+    )
+    assert {keras.backend.standardize_dtype(output.dtype) for output in outputs.values()} == {compute_dtype}
+    assert {variable.dtype for variable in model.weights} == {"float32"}
+
+
+def test_training_options_run_together(corpus, tmp_path, trained_models):
     output = str(tmp_path / "options")
     arguments = [*tiny_run_arguments(corpus, output), "--no-nsp", "--masking", "span", "--optimizer", "lamb",
                  "--accumulation-steps", "2", "--precision", "mixed_bfloat16", "--xla"]
@@ -162,5 +189,22 @@ def test_training_options_run_together(corpus, tmp_path):
     assert (config.training.optimizer, config.training.precision, config.training.jit_compile) == (
         "lamb", "mixed_bfloat16", True
     )
+    # The model that trained computed in bfloat16; the run restored the global policy.
+    [model] = trained_models
+    assert_computes_in(model, "bfloat16")
+    assert keras.config.dtype_policy().name == "float32"
     # The saved pretrainer has no NSP head and keeps float32 weights.
     assert load_pretrained(output).backbone.token_embedding.embeddings.dtype == "float32"
+
+
+def test_mixed_float16_trains_in_float16_with_loss_scaling(corpus, tmp_path, trained_models):
+    # Keras runs float16 on the CPU too: four real updates, not only a configuration check.
+    output = str(tmp_path / "float16")
+    assert cli.main(["bert", *tiny_run_arguments(corpus, output), "--precision", "mixed_float16"]) == 0
+    with open(os.path.join(output, "metrics.json")) as file:
+        metrics = json.load(file)
+    assert metrics["step"] == 4 and np.isfinite(metrics["loss"]) and np.isfinite(metrics["val_mlm_loss"])
+    [model] = trained_models
+    assert_computes_in(model, "float16")
+    # float16 gradients underflow without loss scaling; Keras adds it for this policy.
+    assert isinstance(model.optimizer, keras.optimizers.LossScaleOptimizer)
