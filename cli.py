@@ -7,6 +7,7 @@ answers without starting TensorFlow.
 """
 
 import argparse
+import ast
 import importlib
 import importlib.util
 import logging
@@ -40,11 +41,11 @@ QUIET_COMMANDS = ("corpus",)
 
 
 def _help_line(module_name):
+    """The first line of the module's docstring, read without importing the module (nor TensorFlow)."""
     spec = importlib.util.find_spec(module_name)
     with open(spec.origin, encoding="utf-8") as source:
-        text = source.read()
-    docstring = text.split('"""')[1] if text.startswith('"""') else ""
-    return docstring.strip().splitlines()[0] if docstring.strip() else ""
+        docstring = ast.get_docstring(ast.parse(source.read())) or ""
+    return docstring.splitlines()[0] if docstring else ""
 
 
 def build_parser(command=None):

@@ -1,6 +1,6 @@
 """Keras 3 layers and backbones of the pretraining toolkit (`keras.ops` only).
 
-Public names are contract A of the project: the backbones `BertEncoder` and
+These names are the package's public API: the backbones `BertEncoder` and
 `GptDecoder` with their named sizes `BACKBONE_SIZES`, the heads, and the
 building blocks they are made of.
 """

@@ -45,6 +45,7 @@ import os
 import tensorflow as tf
 
 from pretrain.text.tokenizer import WordPieceTokenizer, load_vocabulary
+from saved_models.saved_model_root import SavedModelRoot
 from tasks.text_preprocessor import TextPreprocessor
 
 TOKENIZER_OPTIONS = ("lowercase", "strip_accents")
@@ -59,7 +60,7 @@ def export_backbone(backbone, output_dir, vocabulary_path, tokenizer_options, se
         output_dir: str. Directory to write (created if missing).
         vocabulary_path: str. The WordPiece `vocab.txt` of the backbone.
         tokenizer_options: dict with `lowercase` and `strip_accents` (other
-            keys, e.g. contract E's `vocabulary`, are ignored).
+            keys, e.g. the output directory's `vocabulary`, are ignored).
         seq_length: int. Length `preprocess` pads and truncates to.
         pooler_trained: bool. Whether pretraining trained the `[CLS]` pooler
             (next-sentence prediction); fine-tuning pools the mean of the token
@@ -102,11 +103,12 @@ def cast_to_backbone_inputs(backbone, inputs):
     return {name: tf.cast(inputs[name], tensor.dtype) for name, tensor in backbone.input.items()}
 
 
-class _BackboneModule(tf.__internal__.tracking.AutoTrackable):
-    """What the SavedModel root holds (AutoTrackable so that `variables` and
-    `trainable_variables` can be plain attributes, as TF Hub modules have)."""
+class _BackboneModule(SavedModelRoot):
+    """What the SavedModel root holds (`variables` and `trainable_variables` are plain attributes, as TF Hub
+    modules have)."""
 
     def __init__(self, backbone, tokenizer, seq_length, vocabulary_path):
+        super().__init__()
         self.backbone = backbone
         self.tokenizer = tokenizer
         self.vocabulary_file = tf.saved_model.Asset(vocabulary_path)

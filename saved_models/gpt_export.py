@@ -16,6 +16,7 @@ import os
 
 import tensorflow as tf
 
+from saved_models.saved_model_root import SavedModelRoot
 from tasks.gpt_generator import GptGenerator
 
 
@@ -39,10 +40,11 @@ def export_gpt_serving(decoder, tokenizer, output_dir, generation_config):
     return output_dir
 
 
-class _GptServing(tf.__internal__.tracking.AutoTrackable):
+class _GptServing(SavedModelRoot):
     """The SavedModel root: decoder variables, tokenizer, the generate function."""
 
     def __init__(self, generator):
+        super().__init__()
         self.generator = generator
         self.tokenizer = generator.tokenizer
         self.variables = [variable.value for variable in generator.decoder.variables]

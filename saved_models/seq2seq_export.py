@@ -32,6 +32,7 @@ import tensorflow as tf
 import tensorflow_text as tf_text
 
 from pretrain.text.tokenizer import SEP_ID, WordPieceTokenizer, load_vocabulary
+from saved_models.saved_model_root import SavedModelRoot
 from tasks.seq2seq_decoding import decode, trim
 
 SENTINEL_PATTERN = r"\[unused\d+\]"
@@ -122,10 +123,11 @@ def encode_text(tokenizer, sentinels, text, input_length):
     return tf.cast(token_ids, tf.int32), tf.cast(padding_mask, tf.int32)
 
 
-class _Seq2SeqModule(tf.__internal__.tracking.AutoTrackable):
+class _Seq2SeqModule(SavedModelRoot):
     """The SavedModel root: the backbone, the tokenizer and the `generate` signature."""
 
     def __init__(self, backbone, tokenizer, vocabulary_path, decoding):
+        super().__init__()
         self.backbone = backbone
         self.tokenizer = tokenizer
         self.sentinels = sentinel_lookup(tokenizer)

@@ -25,6 +25,8 @@ import os
 
 import tensorflow as tf
 
+from saved_models.saved_model_root import SavedModelRoot
+
 
 def export_classifier_serving(classifier, output_dir, text_pairs=False):
     """Writes the serving SavedModel of `classifier` (which has a preprocessor).
@@ -59,11 +61,12 @@ def export_classifier_serving(classifier, output_dir, text_pairs=False):
     return output_dir
 
 
-class _ClassifierServing(tf.__internal__.tracking.AutoTrackable):
+class _ClassifierServing(SavedModelRoot):
     """The SavedModel root: the classifier's variables, the preprocessor (and
     through it the tokenizer's table) and the serving functions."""
 
     def __init__(self, classifier, text_pairs):
+        super().__init__()
         self.classifier = classifier
         self.preprocessor = classifier.preprocessor
         self.variables = [variable.value for variable in classifier.variables]

@@ -38,6 +38,8 @@ import os
 import tensorflow as tf
 import tensorflow_text as tf_text
 
+from saved_models.saved_model_root import SavedModelRoot
+
 # The characters `str.isspace()` accepts: splitting on runs of them (empty
 # words dropped) gives exactly Python's `sentence.split()`.
 _WHITESPACE = "[" + "".join(f"\\x{{{code:04X}}}" for code in range(0x110000) if chr(code).isspace()) + "]+"
@@ -78,11 +80,12 @@ def split_words(text):
     return tf_text.regex_split(text, _WHITESPACE)
 
 
-class _TaggerServing(tf.__internal__.tracking.AutoTrackable):
+class _TaggerServing(SavedModelRoot):
     """The SavedModel root: the tagger's variables, the preprocessor (and
     through it the tokenizer's table) and the serving functions."""
 
     def __init__(self, tagger):
+        super().__init__()
         self.tagger = tagger
         self.preprocessor = tagger.preprocessor
         self.variables = [variable.value for variable in tagger.variables]

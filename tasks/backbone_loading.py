@@ -25,7 +25,7 @@ class LoadedBackbone:
 
 
 def load_backbone(model_path):
-    """Reads `model_path`: a `pretrain` output dir (contract E) or a SavedModel
+    """Reads `model_path`: a `pretrain` output dir (`pretrain.runs.pretrain_run`'s layout) or a SavedModel
     written by `saved_models.backbone_export.export_backbone`."""
     if not os.path.isdir(model_path):
         raise UsageError(f"--model {model_path}: no such directory; pass a pretrain output dir or a backbone SavedModel.")

@@ -16,7 +16,7 @@ class TextPreprocessor(WordPiecePreprocessor):
     through this module, so saving and loading keep it.
 
     Args:
-        tokenizer: a `pretrain.text.tokenizer.WordPieceTokenizer` (contract C): it
+        tokenizer: a `pretrain.text.tokenizer.WordPieceTokenizer`: it
             has `tokenize_flat(strings)` and `token_to_id(token)`.
         seq_length: int. Length of every packed sequence, special tokens
             included. Defaults to 128.

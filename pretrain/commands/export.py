@@ -78,17 +78,18 @@ def _export_generation(args, pretrained):
 def _export_finetuned(args):
     import keras
 
-    import tasks.text_classifier  # importing registers the task models for load_model
-    import tasks.token_classifier
     from saved_models.serving_export import export_classifier_serving
     from saved_models.tagger_serving_export import export_tagger_serving
+    from tasks.text_classifier import TextClassifier
+    from tasks.token_classifier import TokenClassifier
 
-    model = keras.saving.load_model(os.path.join(args.model, "model.keras"), safe_mode=False)
-    if isinstance(model, tasks.token_classifier.TokenClassifier):
+    custom_objects = {"TextClassifier": TextClassifier, "TokenClassifier": TokenClassifier}
+    model = keras.saving.load_model(os.path.join(args.model, "model.keras"), custom_objects=custom_objects)
+    if isinstance(model, TokenClassifier):
         export_tagger_serving(model, args.output)
         print(f"wrote serving SavedModel {args.output} (serving_default, serve_words, serve_ids)")
         return 0
-    if not isinstance(model, tasks.text_classifier.TextClassifier):
+    if not isinstance(model, TextClassifier):
         raise UsageError(
             f"--model {args.model}: model.keras holds a {type(model).__name__}; "
             "only fine-tuned classifiers and taggers export for serving."

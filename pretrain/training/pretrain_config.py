@@ -5,8 +5,8 @@ One dataclass per concern: `TokenizerConfig` (how text becomes ids),
 (optimizer, schedule, checkpoints), `ElectraConfig` (the generator of
 `pretrain electra`) and `PretrainConfig`, which holds them with the model kind
 (`"bert"`, `"electra"` or `"gpt"`), the backbone size preset and, once a run
-has started, the backbone's own `get_config()`. The JSON layout is contract E
-of the toolkit: `{"model", "backbone", "tokenizer", "data", "training", ...}`.
+has started, the backbone's own `get_config()`. Its JSON layout:
+`{"model", "backbone", "tokenizer", "data", "training", ...}`.
 
 Example:
 

@@ -1,4 +1,4 @@
-"""Tiny pretrained output dirs (contract E) built from a random backbone, for tests."""
+"""Tiny `pretrain` output dirs built from a random backbone, for tests."""
 
 import os
 
