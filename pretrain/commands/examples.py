@@ -16,38 +16,35 @@ import json
 import os
 import time
 
+from pretrain.commands.options import add_casing_option, add_corpus_options, add_output_option, positive_int
 from pretrain.errors import UsageError
 from pretrain.examples.masking import MASKING_MODES
-from pretrain.text.corpus import add_corpus_arguments
 
 
 def add_arguments(parser):
-    add_corpus_arguments(parser)
+    add_corpus_options(parser)
     parser.add_argument("--vocab", required=True, metavar="FILE", help="vocab.txt from `pretrain vocab`")
-    parser.add_argument("--output", required=True, metavar="DIR", help="directory for the TFRecord shards")
+    add_output_option(parser, "the TFRecord shards")
     parser.add_argument("--masking", choices=MASKING_MODES, default="token",
                         help="token (BERT), whole-word, ngram (ERNIE, 1..--max-ngram words) or span "
                         "(SpanBERT, geometric p=0.2, 1..10 words); default: token")
-    parser.add_argument("--seq-length", type=int, default=128, metavar="N",
+    parser.add_argument("--seq-length", type=positive_int, default=128, metavar="N",
                         help="tokens per example (default: 128)")
-    parser.add_argument("--max-predictions", type=int, default=20, metavar="N",
+    parser.add_argument("--max-predictions", type=positive_int, default=20, metavar="N",
                         help="masked positions per example (default: 20)")
     parser.add_argument("--masked-lm-prob", type=float, default=0.15, metavar="P",
                         help="fraction of tokens masked (default: 0.15)")
-    parser.add_argument("--max-ngram", type=int, default=3, metavar="N",
+    parser.add_argument("--max-ngram", type=positive_int, default=3, metavar="N",
                         help="longest n-gram for --masking ngram (default: 3)")
     parser.add_argument("--short-seq-prob", type=float, default=0.1, metavar="P",
                         help="probability of a shorter target length (default: 0.1)")
     parser.add_argument("--no-nsp", dest="nsp", action="store_false",
                         help="single-segment full-sentence examples, no next-sentence pairs")
-    parser.add_argument("--dupe-factor", type=int, default=1, metavar="N",
+    parser.add_argument("--dupe-factor", type=positive_int, default=1, metavar="N",
                         help="passes over the corpus, each with new pairs and masks (default: 1)")
-    parser.add_argument("--num-shards", type=int, default=1, metavar="N", help="output files (default: 1)")
+    parser.add_argument("--num-shards", type=positive_int, default=1, metavar="N", help="output files (default: 1)")
     parser.add_argument("--seed", type=int, default=None, metavar="N", help="same seed, same examples")
-    parser.add_argument("--no-lowercase", dest="lowercase", action="store_false",
-                        help="keep case (must match `pretrain vocab`)")
-    parser.add_argument("--no-strip-accents", dest="strip_accents", action="store_false",
-                        help="keep accents (must match `pretrain vocab`)")
+    add_casing_option(parser, note="; must match `pretrain vocab`")
 
 
 def run(args):
@@ -58,7 +55,7 @@ def run(args):
 
     _check(args)
     expand_paths(args.corpus)
-    tokenizer = WordPieceTokenizer(args.vocab, lowercase=args.lowercase, strip_accents=args.strip_accents)
+    tokenizer = WordPieceTokenizer(args.vocab, lowercase=not args.cased, strip_accents=not args.cased)
     started = time.time()
     dataset = bert_dataset(
         args.corpus,
@@ -81,7 +78,9 @@ def run(args):
         "vocabulary": os.path.abspath(args.vocab),
         **{k: getattr(args, k) for k in (
             "seq_length", "max_predictions", "masking", "masked_lm_prob", "max_ngram", "short_seq_prob",
-            "nsp", "dupe_factor", "seed", "lowercase", "strip_accents", "corpus", "corpus_format")},
+            "nsp", "dupe_factor", "seed", "corpus", "corpus_format")},
+        "lowercase": not args.cased,
+        "strip_accents": not args.cased,
     }
     with open(os.path.join(args.output, "examples.json"), "w", encoding="utf-8") as file:
         json.dump(description, file, indent=2)
@@ -96,7 +95,5 @@ def _check(args):
         raise UsageError(f"--seq-length {args.seq_length} is too short; use at least 8")
     if not 1 <= args.max_predictions <= args.seq_length:
         raise UsageError(f"--max-predictions {args.max_predictions} must be in [1, --seq-length]")
-    if args.dupe_factor < 1 or args.num_shards < 1:
-        raise UsageError("--dupe-factor and --num-shards must be at least 1")
     if os.path.isfile(args.output):
         raise UsageError(f"--output {args.output} is a file; give a directory")

@@ -21,7 +21,7 @@ def add_arguments(parser):
     parser.add_argument("--seq-length", type=int, default=128, help="BERT backbone: length `preprocess` pads to")
     parser.add_argument("--backbone-only", action="store_true", help="GPT: export the backbone, not generation")
     generation = parser.add_argument_group("GPT generation (fixed in the SavedModel)")
-    generation.add_argument("--strategy", choices=("greedy", "sample", "beam"), default="greedy",
+    generation.add_argument("--decoding", choices=("greedy", "sample", "beam"), default="greedy",
                             help="decoding: greedy (default), sample (temperature/top-k/top-p) or beam")
     generation.add_argument("--max-length", type=int, default=64, help="prompt + generated tokens")
     generation.add_argument("--temperature", type=float, default=1.0, help="sample: softmax temperature (default 1.0)")
@@ -59,7 +59,7 @@ def _export_generation(args, pretrained):
 
     try:
         config = GenerationConfig(
-            strategy=args.strategy,
+            strategy=args.decoding,
             max_length=args.max_length,
             temperature=args.temperature,
             top_k=args.top_k,

@@ -8,9 +8,10 @@ Example:
   pretrain fasttext --corpus corpus.txt --output runs/ft --min-n 3 --max-n 6
 """
 
+from pretrain.commands.options import positive_int
 from pretrain.commands.word2vec import add_word2vec_arguments, word2vec_values
+from pretrain.commands.word_vectors import run_trainer
 from pretrain.embeddings.fasttext import FastTextConfig, train_fasttext
-from pretrain.commands.word_vectors import positive_int, run_trainer
 
 
 def add_arguments(parser):

@@ -15,6 +15,7 @@ import dataclasses
 import json
 import os
 
+from pretrain.commands.options import add_output_option, add_seed_option, positive_int
 from pretrain.errors import UsageError
 
 
@@ -42,15 +43,16 @@ def _add_common(parser, file_help):
     parser.add_argument("--model", required=True, help="pretrain output dir or backbone SavedModel")
     parser.add_argument("--train", required=True, help=f"training data: {file_help}")
     parser.add_argument("--test", help="held-out data in the same format; its accuracy is printed")
-    parser.add_argument("--output", required=True, help="directory to write")
+    add_output_option(parser, "model.keras, serving/, finetune.json, metrics.json, logs/")
     parser.add_argument(
-        "--epochs", type=int,
+        "--epochs", type=positive_int,
         help="passes over the training data (default: 3 for BERT-base; smaller backbones enough for 300 "
         "updates, 3 to 10)",
     )
-    parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
+    parser.add_argument("--batch-size", type=positive_int, default=defaults.batch_size,
+                        help=f"examples per update (default {defaults.batch_size})")
     parser.add_argument(
-        "--seq-length", type=int,
+        "--seq-length", type=positive_int,
         help="tokens per input (default: enough for 90%% of the training texts, a multiple of 32, at most 256)",
     )
     parser.add_argument(
@@ -64,7 +66,7 @@ def _add_common(parser, file_help):
     )
     parser.add_argument("--freeze-backbone", action="store_true", help="train the task head only")
     parser.add_argument("--layer-decay", type=float, default=defaults.layer_decay, help="layer-wise LR decay, e.g. 0.8")
-    parser.add_argument("--seed", type=int, default=defaults.seed)
+    add_seed_option(parser, default=defaults.seed, what="the head, dropout and shuffling")
 
 
 def _defaults():

@@ -8,8 +8,9 @@ Example:
   pretrain glove --corpus corpus.txt --output runs/glove --window 10 --epochs 15
 """
 
+from pretrain.commands.options import positive_int
+from pretrain.commands.word_vectors import add_common_arguments, common_config_values, run_trainer
 from pretrain.embeddings.glove import GloVeConfig, GloVeTrainer
-from pretrain.commands.word_vectors import add_common_arguments, common_config_values, positive_int, run_trainer
 
 
 def add_arguments(parser):

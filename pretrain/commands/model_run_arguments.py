@@ -18,23 +18,29 @@ Example:
 
 import os
 
-from pretrain.text.corpus import add_corpus_arguments
+from pretrain.commands.options import (
+    add_casing_option,
+    add_corpus_options,
+    add_output_option,
+    add_seed_option,
+    positive_int,
+)
 
 
-def add_run_arguments(parser, defaults, vocab_help, seed_help="seed of initialisation and shuffling"):
+def add_run_arguments(parser, defaults, vocab_help, seed_help="initialisation and shuffling"):
     """Corpus, output, vocabulary, steps, batch, learning rate, checkpoints, held-out split and seed."""
     training = defaults.training
-    add_corpus_arguments(parser)
-    parser.add_argument("--output", required=True, metavar="DIR", help="output directory (see above)")
+    add_corpus_options(parser)
+    add_output_option(parser, "see above")
     vocab = parser.add_mutually_exclusive_group()
     vocab.add_argument("--vocab", metavar="FILE", help=vocab_help)
     vocab.add_argument(
-        "--vocab-size", type=int, default=defaults.tokenizer.vocabulary_size,
+        "--vocab-size", type=positive_int, default=defaults.tokenizer.vocabulary_size,
         help="size of the WordPiece vocabulary trained on the corpus (default %(default)s)",
     )
-    parser.add_argument("--cased", action="store_true", help="keep case and accents (default: uncased)")
-    parser.add_argument("--steps", type=int, default=training.steps, help="optimizer updates (default %(default)s)")
-    parser.add_argument("--batch-size", type=int, default=training.batch_size, help="(default %(default)s)")
+    add_casing_option(parser)
+    parser.add_argument("--steps", type=positive_int, default=training.steps, help="optimizer updates (default %(default)s)")
+    parser.add_argument("--batch-size", type=positive_int, default=training.batch_size, help="(default %(default)s)")
     parser.add_argument(
         "--learning-rate", type=float, default=training.learning_rate, help="peak rate (default %(default)s)"
     )
@@ -43,18 +49,23 @@ def add_run_arguments(parser, defaults, vocab_help, seed_help="seed of initialis
         help="fraction of updates with linear warmup, then linear decay (default %(default)s)",
     )
     parser.add_argument(
-        "--checkpoint-every", type=int, default=training.checkpoint_every,
+        "--checkpoint-every", type=positive_int, default=training.checkpoint_every,
         help="updates between checkpoints and held-out evaluations (default %(default)s)",
+    )
+    parser.add_argument(
+        "--keep-checkpoints", type=positive_int, default=training.keep_checkpoints,
+        help="checkpoints kept on disk; a resume falls back to an older one if the newest is damaged "
+        "(default %(default)s)",
     )
     parser.add_argument(
         "--eval-batches", type=int, default=training.eval_batches,
         help="held-out batches per evaluation, 0 for none (default %(default)s)",
     )
     parser.add_argument(
-        "--heldout-every", type=int, default=defaults.data.heldout_every,
+        "--heldout-every", type=positive_int, default=defaults.data.heldout_every,
         help="hold out one document in N for evaluation (default %(default)s)",
     )
-    parser.add_argument("--seed", type=int, default=0, help=f"{seed_help} (default 0)")
+    add_seed_option(parser, what=seed_help)
 
 
 def tokenizer_from_args(args, defaults):
@@ -80,6 +91,7 @@ def training_from_args(args, defaults):
         learning_rate=args.learning_rate,
         warmup_fraction=args.warmup_fraction,
         checkpoint_every=args.checkpoint_every,
+        keep_checkpoints=args.keep_checkpoints,
         eval_batches=args.eval_batches,
         seed=args.seed,
     )

@@ -6,57 +6,36 @@ defaults of `PretrainConfig`, and only the options on the command line
 override it (`dataclasses.replace`).
 """
 
-import argparse
 import os
 
+from pretrain.commands.options import (
+    add_casing_option,
+    add_corpus_options,
+    add_output_option,
+    add_seed_option,
+    add_strategy_option,
+    positive_int,
+)
 from pretrain.errors import UsageError
-from pretrain.text.corpus import CORPUS_FORMATS, ERROR_POLICIES
 from pretrain.training.pretrain_config import (
     ENCODER_MODELS,
     MASKING_MODES,
     OPTIMIZERS,
     PRECISIONS,
     PRESETS,
-    STRATEGIES,
     TOKEN_VECTORS,
     PretrainConfig,
 )
-
-
-def _positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a number >= 1, got {value}")
-    return value
 
 
 def add_arguments(parser, model):
     """Adds the pretraining options of `model` ("bert", "electra" or "gpt") to `parser`."""
     defaults = PretrainConfig()
     data, training, tokenizer = defaults.data, defaults.training, defaults.tokenizer
-    parser.add_argument(
-        "--corpus", nargs="+", metavar="PATH",
-        help="text files, directories or glob patterns (plain, .gz or .bz2); "
-        "required unless --config names them",
-    )
-    parser.add_argument(
-        "--corpus-format", choices=CORPUS_FORMATS,
-        help="lines: one sentence per line, blank line between documents (default); "
-        "prose: paragraphs split into sentences, blank line between documents; "
-        "wikixml: a MediaWiki XML dump",
-    )
-    parser.add_argument(
-        "--errors", choices=ERROR_POLICIES,
-        help="undecodable bytes: strict stops with the file and line (default), "
-        "replace substitutes U+FFFD, skip drops the line",
-    )
-    parser.add_argument(
-        "--output", required=True, metavar="DIR",
-        help="output directory: vocab.txt, config.json, checkpoints/, logs/, model.keras, "
-        "backbone/. Rerunning the same command in it resumes from the last checkpoint",
+    add_corpus_options(parser, required=False, corpus_format=None, errors=None)
+    add_output_option(
+        parser, "vocab.txt, config.json, checkpoints/, logs/, model.keras, backbone/. "
+        "Rerunning the same command in it resumes from the last checkpoint",
     )
     parser.add_argument(
         "--config", metavar="FILE",
@@ -68,13 +47,13 @@ def add_arguments(parser, model):
         help=f"backbone size: tiny (2 layers, 128 hidden), mini (4, 256), small (4, 512), "
         f"base (12, 768) (default {defaults.preset})",
     )
-    parser.add_argument("--steps", type=_positive_int, help=f"optimizer updates (default {training.steps})")
+    parser.add_argument("--steps", type=positive_int, help=f"optimizer updates (default {training.steps})")
     parser.add_argument(
-        "--batch-size", type=_positive_int,
+        "--batch-size", type=positive_int,
         help=f"sequences per batch over all replicas (default {training.batch_size})",
     )
     parser.add_argument(
-        "--seq-length", type=_positive_int, help=f"tokens per sequence (default {data.seq_length})"
+        "--seq-length", type=positive_int, help=f"tokens per sequence (default {data.seq_length})"
     )
     vocab = parser.add_mutually_exclusive_group()
     vocab.add_argument(
@@ -83,7 +62,7 @@ def add_arguments(parser, model):
         "without it a vocabulary is trained on the corpus",
     )
     vocab.add_argument(
-        "--vocab-size", type=_positive_int,
+        "--vocab-size", type=positive_int,
         help=f"size of the vocabulary trained when --vocab is absent (default {tokenizer.vocabulary_size})",
     )
     vocab.add_argument(
@@ -98,10 +77,7 @@ def add_arguments(parser, model):
         "vocabulary's tokens on the corpus first (a minute or two per 10M tokens; fine-tuning from small "
         "backbones gains several points, docs/pretraining.md), none starts from random values",
     )
-    parser.add_argument(
-        "--cased", action="store_true",
-        help="keep case and accents (default: lower-case and strip accents, BERT uncased)",
-    )
+    add_casing_option(parser)
     if model in ENCODER_MODELS:
         parser.add_argument(
             "--masking", choices=MASKING_MODES,
@@ -109,12 +85,12 @@ def add_arguments(parser, model):
             "Model Garden) or span (geometric word spans, SpanBERT)",
         )
         parser.add_argument(
-            "--max-predictions", type=_positive_int,
+            "--max-predictions", type=positive_int,
             help=f"masked positions per sequence at most (default {data.max_predictions})",
         )
     if model == "electra":
         parser.add_argument(
-            "--generator-layers", type=_positive_int,
+            "--generator-layers", type=positive_int,
             help="encoder blocks of the generator, as wide as the backbone and sharing its embeddings "
             "(default: a quarter of the backbone's blocks, at least 1)",
         )
@@ -155,7 +131,7 @@ def add_arguments(parser, model):
         "--clip-norm", type=float, help=f"global gradient-norm clipping (default {training.clip_norm})"
     )
     parser.add_argument(
-        "--accumulation-steps", type=_positive_int,
+        "--accumulation-steps", type=positive_int,
         help="average the gradients of this many batches per update (default 1)",
     )
     parser.add_argument(
@@ -164,23 +140,24 @@ def add_arguments(parser, model):
     )
     parser.add_argument("--xla", action="store_true", help="compile the training step with XLA")
     parser.add_argument(
-        "--checkpoint-every", type=_positive_int,
+        "--checkpoint-every", type=positive_int,
         help=f"updates between checkpoints and held-out evaluations (default {training.checkpoint_every})",
+    )
+    parser.add_argument(
+        "--keep-checkpoints", type=positive_int,
+        help=f"checkpoints kept on disk; a resume falls back to an older one if the newest is damaged "
+        f"(default {training.keep_checkpoints})",
     )
     parser.add_argument(
         "--eval-batches", type=int,
         help=f"held-out batches per evaluation, 0 for none (default {training.eval_batches})",
     )
     parser.add_argument(
-        "--heldout-every", type=_positive_int,
+        "--heldout-every", type=positive_int,
         help=f"hold out one document in N for evaluation (default {data.heldout_every})",
     )
-    parser.add_argument(
-        "--strategy", choices=STRATEGIES,
-        help="default (one device), mirrored (all local GPUs/CPUs) or multi-worker "
-        "(cluster from the TF_CONFIG environment variable; run the command on every worker)",
-    )
-    parser.add_argument("--seed", type=int, help="seed of initialisation and example building (default 0)")
+    add_strategy_option(parser, default=None)
+    add_seed_option(parser, default=None, what="initialisation and example building")
 
 
 def _given(**values):
@@ -221,6 +198,7 @@ def config_from_args(args, model):
             precision=args.precision,
             jit_compile=True if args.xla else None,
             checkpoint_every=args.checkpoint_every,
+            keep_checkpoints=args.keep_checkpoints,
             eval_batches=args.eval_batches,
             strategy=args.strategy,
             seed=args.seed,

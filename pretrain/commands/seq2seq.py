@@ -32,7 +32,7 @@ def add_arguments(parser):
     data, decoding = defaults.data, defaults.decoding
     add_run_arguments(
         parser, defaults, vocab_help="an existing vocab.txt; sentinels are appended if missing",
-        seed_help="seed of initialisation and spans",
+        seed_help="initialisation and spans",
     )
     parser.add_argument(
         "--preset", choices=PRESETS, default=defaults.preset,

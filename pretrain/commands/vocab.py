@@ -3,7 +3,7 @@
 Writes OUTPUT/vocab.txt: [PAD] [UNK] [CLS] [SEP] [MASK] at ids 0-4, then the
 trained pieces (continuations prefixed ##). Training uses the `tokenizers`
 package; `pretrain examples` and `pretrain bert` tokenize with the same rules
-in-graph (tf-text). Pass the same --no-lowercase / --no-strip-accents there.
+in-graph (tf-text). Pass the same --cased (or not) there.
 
 Example:
   pretrain vocab --corpus wiki/ --corpus-format prose --output run/ --vocab-size 30000
@@ -12,21 +12,19 @@ Example:
 import os
 import time
 
+from pretrain.commands.options import add_casing_option, add_corpus_options, add_output_option, positive_int
 from pretrain.errors import UsageError
-from pretrain.text.corpus import add_corpus_arguments, read_documents
+from pretrain.text.corpus import read_documents
 
 
 def add_arguments(parser):
-    add_corpus_arguments(parser)
-    parser.add_argument("--output", required=True, metavar="DIR", help="directory for vocab.txt (created)")
-    parser.add_argument("--vocab-size", type=int, default=30522, metavar="N",
+    add_corpus_options(parser)
+    add_output_option(parser, "vocab.txt")
+    parser.add_argument("--vocab-size", type=positive_int, default=30522, metavar="N",
                         help="tokens in the vocabulary, special tokens included (default: 30522, BERT's)")
-    parser.add_argument("--min-frequency", type=int, default=2, metavar="N",
+    parser.add_argument("--min-frequency", type=positive_int, default=2, metavar="N",
                         help="pieces seen fewer times are not added (default: 2)")
-    parser.add_argument("--no-lowercase", dest="lowercase", action="store_false",
-                        help="keep case (default: lower-case)")
-    parser.add_argument("--no-strip-accents", dest="strip_accents", action="store_false",
-                        help="keep accents (default: strip them)")
+    add_casing_option(parser)
 
 
 def run(args):
@@ -42,7 +40,7 @@ def run(args):
     documents = read_documents(args.corpus, args.corpus_format, args.errors)
     counted = tqdm(documents, desc="documents read", unit=" docs", mininterval=1.0)
     tokens = train_vocabulary(
-        counted, args.vocab_size, args.lowercase, args.strip_accents, min_frequency=args.min_frequency
+        counted, args.vocab_size, not args.cased, not args.cased, min_frequency=args.min_frequency
     )
     counted.close()
     os.makedirs(args.output, exist_ok=True)

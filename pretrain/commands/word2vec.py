@@ -9,8 +9,9 @@ Example:
   pretrain word2vec --corpus corpus.txt --output runs/w2v --sg --epochs 5
 """
 
+from pretrain.commands.options import positive_int
+from pretrain.commands.word_vectors import add_common_arguments, common_config_values, run_trainer
 from pretrain.embeddings.word2vec import Word2VecConfig, Word2VecTrainer
-from pretrain.commands.word_vectors import add_common_arguments, common_config_values, positive_int, run_trainer
 
 
 def add_word2vec_arguments(parser, config):

@@ -1,7 +1,6 @@
 """What the `word2vec`, `fasttext` and `glove` commands share: arguments, reading the
 corpus once, and evaluating and exporting the vectors."""
 
-import argparse
 import json
 import os
 import tempfile
@@ -9,26 +8,25 @@ import time
 
 from tqdm import tqdm
 
+from pretrain.commands.options import (
+    add_corpus_options,
+    add_output_option,
+    add_seed_option,
+    add_strategy_option,
+    positive_int,
+)
 from pretrain.embeddings.word_corpus import EncodedCorpus
 from pretrain.embeddings.word_vector_eval import evaluate, format_report, nearest_neighbours
 from pretrain.embeddings.word_vector_export import export_all
 from pretrain.errors import UsageError
-from pretrain.text.corpus import add_corpus_arguments, read_documents
+from pretrain.text.corpus import read_documents
 from pretrain.training.loop import create_strategy, is_chief
-from pretrain.training.pretrain_config import STRATEGIES
-
-
-def positive_int(text):
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
-    return value
 
 
 def add_common_arguments(parser, config):
     """Corpus, output and the options every trainer has; defaults from the `config` dataclass."""
-    add_corpus_arguments(parser)
-    parser.add_argument("--output", required=True, metavar="DIR", help="output directory (created)")
+    add_corpus_options(parser)
+    add_output_option(parser, "vectors.txt, vectors.bin, the SavedModel, metrics.json, logs/")
     parser.add_argument("--dim", type=positive_int, default=config.dim, help=f"vector size (default {config.dim})")
     parser.add_argument("--window", type=positive_int, default=config.window,
                         help=f"context window (default {config.window})")
@@ -39,10 +37,8 @@ def add_common_arguments(parser, config):
                         help=f"passes over the corpus (default {config.epochs})")
     parser.add_argument("--learning-rate", type=float, default=config.learning_rate,
                         help=f"initial learning rate (default {config.learning_rate})")
-    parser.add_argument("--seed", type=int, default=config.seed, help=f"random seed (default {config.seed})")
-    parser.add_argument("--strategy", choices=STRATEGIES, default="default",
-                        help="default (one device), mirrored (all local devices) or multi-worker "
-                        "(cluster from TF_CONFIG; run the command on every worker)")
+    add_seed_option(parser, default=config.seed, what="initialisation and sampling")
+    add_strategy_option(parser)
 
 
 def common_config_values(args):

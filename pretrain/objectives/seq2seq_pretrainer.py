@@ -70,6 +70,7 @@ def check_training(training):
         ("--steps", training.steps, 1),
         ("--batch-size", training.batch_size, 1),
         ("--checkpoint-every", training.checkpoint_every, 1),
+        ("--keep-checkpoints", training.keep_checkpoints, 1),
         ("--eval-batches", training.eval_batches, 0),
     ):
         if value < minimum:

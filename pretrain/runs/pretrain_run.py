@@ -39,7 +39,7 @@ from pretrain.runs.continued_pretraining import continued_config, copy_pretraine
 from pretrain.text.corpus import read_documents
 from pretrain.text.tokenizer import WordPieceTokenizer, load_vocabulary, save_vocabulary, train_vocabulary
 from pretrain.training import loop
-from pretrain.training.optimizer import create_optimizer
+from pretrain.training.optimizer import create_optimizer, resumed_schedule, warmup_updates
 from pretrain.training.pretrain_config import ENCODER_MODELS, PretrainConfig
 from saved_models.backbone_export import export_backbone
 
@@ -126,9 +126,20 @@ def _flatten(config, prefix=""):
 
 
 def check_resumable(config, output_dir):
-    """Raises `UsageError` if the run in `output_dir` was started with another config."""
+    """The config to resume the run in `output_dir` with; a `UsageError` if it was started with another one.
+
+    `training.steps` may differ: the run trains on to the new count (or is finished already), keeping its
+    warmup length in updates (`resumed_schedule`; a started run's warmup does not change). The distribution
+    strategy and the checkpoints kept may change too.
+    """
     saved = PretrainConfig.load(os.path.join(output_dir, "config.json"))
-    ignored = {"backbone", "training.strategy"}
+    training = resumed_schedule(config.training, saved.training)
+    if training is not config.training:
+        logger.info(f"the run keeps its warmup of {warmup_updates(training)} updates; the decay now ends at "
+                    f"update {training.steps}")
+    config = config.replace(training=training)
+    ignored = {"backbone", "training.strategy", "training.steps", "training.warmup_fraction",
+               "training.keep_checkpoints"}
     old, new = _flatten(saved.to_dict()), _flatten(config.to_dict())
     differences = [
         f"{key}: {old.get(key)!r} in the checkpoint, {new.get(key)!r} now"
@@ -139,9 +150,10 @@ def check_resumable(config, output_dir):
         raise UsageError(
             f"{output_dir} holds a run started with a different configuration ("
             + "; ".join(differences)
-            + f"). Resume it with --config {os.path.join(output_dir, 'config.json')}, "
-            "or choose a new --output"
+            + f"). Resume it with --config {os.path.join(output_dir, 'config.json')} (only --steps may "
+            "change), or choose a new --output"
         )
+    return config
 
 
 def prepare_vocabulary(config, output_dir, data_dir, vocab_file, resuming, chief):
@@ -328,7 +340,7 @@ def run_pretraining(config, output_dir, vocab_file=None):
     checkpoint_dir = os.path.join(output_dir, "checkpoints")
     resuming = tf.train.latest_checkpoint(checkpoint_dir) is not None
     if resuming:
-        check_resumable(config, output_dir)
+        config = check_resumable(config, output_dir)
     # A resumed run restores its own checkpoint, so the source model is loaded only for a new run.
     source_model = load_pretrained(init_from).model if init_from and not resuming else None
     scratch = None if chief else tempfile.mkdtemp(prefix="pretrain-worker-")
@@ -348,7 +360,7 @@ def run_pretraining(config, output_dir, vocab_file=None):
         keras.utils.set_random_seed(config.training.seed)
         with strategy.scope():
             model = build_model(config, len(tokens))
-            checkpointer = loop.Checkpointer(model, checkpoint_dir, chief=chief)
+            checkpointer = loop.Checkpointer(model, checkpoint_dir, chief, config.training.keep_checkpoints)
             step = checkpointer.restore()
             if source_model is not None:
                 copied = copy_pretrained_weights(source_model, model)
@@ -359,7 +371,7 @@ def run_pretraining(config, output_dir, vocab_file=None):
         if chief:
             config.save(os.path.join(output_dir, "config.json"))
         if step:
-            logger.info(f"Resuming from step {step} ({checkpointer.latest})")
+            logger.info(f"Resuming from step {step} ({checkpointer.restored})")
         metrics_path = os.path.join(output_dir, "metrics.json")
         if step >= config.training.steps and os.path.exists(metrics_path):
             # Finished and exported (metrics.json is written last): keep its outputs as they are.

@@ -53,25 +53,6 @@ _ABBREVIATION = re.compile(
 )
 
 
-def add_corpus_arguments(parser):
-    """Adds `--corpus`, `--corpus-format` and `--errors` to an argparse parser."""
-    parser.add_argument(
-        "--corpus", nargs="+", required=True, metavar="PATH",
-        help="text files, directories or glob patterns (plain, .gz or .bz2)",
-    )
-    parser.add_argument(
-        "--corpus-format", choices=CORPUS_FORMATS, default="lines",
-        help="lines: one sentence per line, blank line between documents (default); "
-        "prose: paragraphs split into sentences, blank line between documents; "
-        "wikixml: a MediaWiki XML dump",
-    )
-    parser.add_argument(
-        "--errors", choices=ERROR_POLICIES, default="strict",
-        help="undecodable bytes: strict stops with the file and line (default), "
-        "replace substitutes U+FFFD, skip drops the line",
-    )
-
-
 def expand_paths(paths):
     """Sorted list of files named by `paths` (files, directories, globs)."""
     if isinstance(paths, (str, os.PathLike)):

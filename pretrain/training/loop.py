@@ -19,6 +19,7 @@ they delete, as TensorFlow's multi-worker checkpointing requires).
 """
 
 import json
+import logging
 import math
 import os
 import shutil
@@ -28,6 +29,10 @@ import keras
 import tensorflow as tf
 
 from pretrain.errors import UsageError
+
+logger = logging.getLogger(__name__)
+# What restoring a truncated or corrupt checkpoint raises (TensorFlow's reader, the object matcher).
+RESTORE_ERRORS = (tf.errors.OpError, ValueError, IndexError, KeyError, AssertionError)
 
 
 def format_metrics(metrics):
@@ -98,27 +103,47 @@ class Checkpointer:
         directory: str. Where the chief writes (`OUTPUT/checkpoints`).
         chief: bool. Non-chief workers write into a scratch directory.
         max_to_keep: int. Checkpoints kept on disk. Defaults to 3.
+
+    TensorFlow writes a checkpoint's files first and records it in the
+    directory's `checkpoint` file last (an atomic rename), so a kill leaves
+    the previous checkpoint as the latest or the new one complete. A
+    checkpoint whose files were damaged afterwards is skipped on restore.
     """
 
     def __init__(self, model, directory, chief=True, max_to_keep=3):
         self.model = model
+        self.restored = None  # the checkpoint `restore` read, if any
         self.chief = chief
         self.directory = directory if chief else tempfile.mkdtemp(prefix="worker-checkpoints-")
         model.optimizer.build(model.trainable_variables)
         self.checkpoint = tf.train.Checkpoint(model=model, optimizer=model.optimizer)
         self.manager = tf.train.CheckpointManager(self.checkpoint, self.directory, max_to_keep)
 
-    @property
-    def latest(self):
-        return tf.train.latest_checkpoint(self.directory)
-
     def restore(self):
-        """Restores the latest checkpoint; returns its update count (0 if none)."""
-        latest = self.latest
-        if latest is None:
-            return 0
-        self.checkpoint.restore(latest).assert_existing_objects_matched()
-        return updates_done(self.model)
+        """Restores the newest checkpoint that reads back whole; returns its update count (0 if none).
+
+        One that fails (truncated or corrupt files) is skipped with a warning that names it; if none
+        restores, a `UsageError` names them all.
+        """
+        damaged, self.restored = [], None
+        for path in reversed(self.manager.checkpoints):  # newest first
+            try:
+                self.checkpoint.restore(path).assert_existing_objects_matched()
+            except RESTORE_ERRORS as error:
+                reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
+                logger.warning(f"checkpoint {path} cannot be restored ({reason[:200]}); trying the one before it")
+                damaged.append(path)
+                continue
+            if damaged:
+                logger.warning(f"resuming from {path}, the newest checkpoint that restores")
+            self.restored = path
+            return updates_done(self.model)
+        if damaged:
+            raise UsageError(
+                f"no checkpoint in {self.directory} can be restored ({', '.join(damaged)} are damaged); "
+                "delete that directory to start the run over, or choose a new --output"
+            )
+        return 0
 
     def save(self):
         """Writes a checkpoint named by the current update count (all workers must call it)."""

@@ -20,6 +20,9 @@ Example:
 import keras
 from keras import ops
 
+# The names Keras gives a LayerNormalization's scale and offset.
+LAYER_NORM_VARIABLES = ("gamma", "beta")
+
 
 def warmup_linear_decay(step, peak_learning_rate, warmup_steps, total_steps):
     """The learning rate at update `step` (0-based).
@@ -79,13 +82,27 @@ class WarmupLinearDecay(keras.optimizers.schedules.LearningRateSchedule):
 
 
 def variables_without_weight_decay(model):
-    """LayerNorm parameters and biases: google-research/bert does not decay them."""
-    excluded = []
-    for layer in model._flatten_layers(include_self=True, recursive=True):
-        if isinstance(layer, keras.layers.LayerNormalization):
-            excluded.extend(layer.weights)
-    excluded.extend(v for v in model.weights if v.name.endswith("bias"))
-    return excluded
+    """LayerNorm parameters (`gamma`, `beta`) and biases: google-research/bert does not decay them."""
+    return [variable for variable in model.weights
+            if variable.name in LAYER_NORM_VARIABLES or variable.name.endswith("bias")]
+
+
+def warmup_updates(training):
+    """Updates of linear warmup: `warmup_fraction` of `steps`, rounded down."""
+    return int(training.warmup_fraction * training.steps + 1e-9)
+
+
+def resumed_schedule(training, saved):
+    """`training` for a run that resumes one trained with `saved` (both `TrainingConfig`s).
+
+    The warmup keeps the saved run's length in updates, so training longer (a larger `steps`) does
+    not warm up a second time; the linear decay then ends at the new `steps`. At the update the run
+    resumes from, the rate jumps from the old schedule's value to the new one's.
+    """
+    warmup = warmup_updates(saved)
+    if warmup_updates(training) == warmup:
+        return training
+    return training.replace(warmup_fraction=warmup / training.steps)
 
 
 def create_optimizer(training, model):
@@ -94,10 +111,9 @@ def create_optimizer(training, model):
     Call it inside the distribution strategy's scope, before the optimizer is
     built (weight-decay exclusions must be set first).
     """
-    warmup_steps = int(training.warmup_fraction * training.steps)
     schedule = WarmupLinearDecay(
         training.learning_rate,
-        warmup_steps=warmup_steps,
+        warmup_steps=warmup_updates(training),
         total_steps=training.steps,
         accumulation_steps=training.accumulation_steps,
     )

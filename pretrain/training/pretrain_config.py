@@ -114,6 +114,8 @@ class TrainingConfig(_Replaceable):
     jit_compile: bool = False
     # Write a checkpoint (and evaluate on the held-out split) every this many updates.
     checkpoint_every: int = 200
+    # Checkpoints kept on disk; a resume falls back to an older one if the newest is damaged.
+    keep_checkpoints: int = 3
     # Held-out batches per evaluation (0 = no evaluation).
     eval_batches: int = 20
     # "default" (one device), "mirrored" (all local devices), "multi-worker" (TF_CONFIG).
@@ -193,6 +195,7 @@ class PretrainConfig(RunConfig):
             ("batch_size", self.training.batch_size, 1),
             ("accumulation_steps", self.training.accumulation_steps, 1),
             ("checkpoint_every", self.training.checkpoint_every, 1),
+            ("keep_checkpoints", self.training.keep_checkpoints, 1),
             ("eval_batches", self.training.eval_batches, 0),
             ("seq_length", self.data.seq_length, 8),
             ("max_predictions", self.data.max_predictions, 1),
