@@ -44,6 +44,7 @@ import os
 
 import tensorflow as tf
 
+from pretrain.atomic_files import atomic_directory
 from pretrain.text.tokenizer import WordPieceTokenizer, load_vocabulary
 from saved_models.saved_model_root import SavedModelRoot
 from tasks.text_preprocessor import TextPreprocessor
@@ -57,7 +58,7 @@ def export_backbone(backbone, output_dir, vocabulary_path, tokenizer_options, se
     Args:
         backbone: a `layers.BertEncoder` or `layers.GptDecoder` (any functional
             Keras model with a dict of int [B, T] inputs works).
-        output_dir: str. Directory to write (created if missing).
+        output_dir: str. Directory to write; replaced whole at the end (`pretrain.atomic_files`).
         vocabulary_path: str. The WordPiece `vocab.txt` of the backbone.
         tokenizer_options: dict with `lowercase` and `strip_accents` (other
             keys, e.g. the output directory's `vocabulary`, are ignored).
@@ -75,18 +76,19 @@ def export_backbone(backbone, output_dir, vocabulary_path, tokenizer_options, se
     signatures = {"serving_default": module.encode, "preprocess": module.preprocess}
     if module.has_segments:
         signatures["preprocess_pair"] = module.preprocess_pair
-    tf.saved_model.save(module, output_dir, signatures=signatures)
-    config = {
-        "backbone_class": type(backbone).__name__,
-        "backbone": backbone.get_config(),
-        "tokenizer": {"vocabulary": "assets/vocab.txt", **options},
-        "seq_length": seq_length,
-        "input_names": sorted(module.input_names),
-        "pooler_trained": pooler_trained,
-    }
-    os.makedirs(os.path.join(output_dir, "assets.extra"), exist_ok=True)
-    with open(os.path.join(output_dir, "assets.extra", "config.json"), "w", encoding="utf-8") as file:
-        json.dump(config, file, indent=2, default=str)
+    with atomic_directory(output_dir) as staging:
+        tf.saved_model.save(module, staging, signatures=signatures)
+        config = {
+            "backbone_class": type(backbone).__name__,
+            "backbone": backbone.get_config(),
+            "tokenizer": {"vocabulary": "assets/vocab.txt", **options},
+            "seq_length": seq_length,
+            "input_names": sorted(module.input_names),
+            "pooler_trained": pooler_trained,
+        }
+        os.makedirs(os.path.join(staging, "assets.extra"), exist_ok=True)
+        with open(os.path.join(staging, "assets.extra", "config.json"), "w", encoding="utf-8") as file:
+            json.dump(config, file, indent=2, default=str)
     return output_dir
 
 

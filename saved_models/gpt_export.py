@@ -16,6 +16,7 @@ import os
 
 import tensorflow as tf
 
+from pretrain.atomic_files import atomic_directory
 from saved_models.saved_model_root import SavedModelRoot
 from tasks.gpt_generator import GptGenerator
 
@@ -26,17 +27,18 @@ def export_gpt_serving(decoder, tokenizer, output_dir, generation_config):
     Args:
         decoder: a `layers.GptDecoder`.
         tokenizer: its `pretrain.text.tokenizer.WordPieceTokenizer`.
-        output_dir: str. Directory to write.
+        output_dir: str. Directory to write; replaced whole at the end (`pretrain.atomic_files`).
         generation_config: a `tasks.generation.GenerationConfig`.
 
     Returns:
         `output_dir`.
     """
     module = _GptServing(GptGenerator(decoder, tokenizer, generation_config))
-    tf.saved_model.save(module, output_dir, signatures={"serving_default": module.generate})
-    os.makedirs(os.path.join(output_dir, "assets.extra"), exist_ok=True)
-    with open(os.path.join(output_dir, "assets.extra", "generation.json"), "w", encoding="utf-8") as file:
-        json.dump(dataclasses.asdict(generation_config), file, indent=2)
+    with atomic_directory(output_dir) as staging:
+        tf.saved_model.save(module, staging, signatures={"serving_default": module.generate})
+        os.makedirs(os.path.join(staging, "assets.extra"), exist_ok=True)
+        with open(os.path.join(staging, "assets.extra", "generation.json"), "w", encoding="utf-8") as file:
+            json.dump(dataclasses.asdict(generation_config), file, indent=2)
     return output_dir
 
 

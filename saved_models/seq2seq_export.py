@@ -31,6 +31,7 @@ import re
 import tensorflow as tf
 import tensorflow_text as tf_text
 
+from pretrain.atomic_files import atomic_directory
 from pretrain.text.tokenizer import SEP_ID, WordPieceTokenizer, load_vocabulary
 from saved_models.saved_model_root import SavedModelRoot
 from tasks.seq2seq_decoding import decode, trim
@@ -52,7 +53,7 @@ def export_seq2seq(
 
     Args:
         backbone: `layers.seq2seq_transformer.Seq2SeqTransformer`.
-        output_dir: str. Directory to write (created if missing).
+        output_dir: str. Directory to write; replaced whole at the end (`pretrain.atomic_files`).
         vocabulary_path: str. The `vocab.txt` of the model (sentinels included).
         tokenizer_options: dict with `lowercase` and `strip_accents`.
         input_length: int. Encoder positions per request, `[SEP]` included.
@@ -78,16 +79,17 @@ def export_seq2seq(
         "length_penalty": length_penalty,
     }
     module = _Seq2SeqModule(backbone, tokenizer, vocabulary_path, decoding)
-    tf.saved_model.save(module, output_dir, signatures={"serving_default": module.generate})
-    config = {
-        "backbone_class": type(backbone).__name__,
-        "backbone": backbone.get_config(),
-        "tokenizer": {"vocabulary": "assets/vocab.txt", **options},
-        "decoding": decoding,
-    }
-    os.makedirs(os.path.join(output_dir, "assets.extra"), exist_ok=True)
-    with open(os.path.join(output_dir, "assets.extra", "config.json"), "w", encoding="utf-8") as file:
-        json.dump(config, file, indent=2, default=str)
+    with atomic_directory(output_dir) as staging:
+        tf.saved_model.save(module, staging, signatures={"serving_default": module.generate})
+        config = {
+            "backbone_class": type(backbone).__name__,
+            "backbone": backbone.get_config(),
+            "tokenizer": {"vocabulary": "assets/vocab.txt", **options},
+            "decoding": decoding,
+        }
+        os.makedirs(os.path.join(staging, "assets.extra"), exist_ok=True)
+        with open(os.path.join(staging, "assets.extra", "config.json"), "w", encoding="utf-8") as file:
+            json.dump(config, file, indent=2, default=str)
     return output_dir
 
 

@@ -25,6 +25,7 @@ import os
 
 import tensorflow as tf
 
+from pretrain.atomic_files import atomic_directory
 from saved_models.saved_model_root import SavedModelRoot
 
 
@@ -33,7 +34,7 @@ def export_classifier_serving(classifier, output_dir, text_pairs=False):
 
     Args:
         classifier: a `tasks.TextClassifier` with a `preprocessor`.
-        output_dir: str. Directory to write.
+        output_dir: str. Directory to write; replaced whole at the end (`pretrain.atomic_files`).
         text_pairs: bool. The classifier reads pairs: `serving_default` takes
             `text` and `text_pair`.
 
@@ -48,16 +49,17 @@ def export_classifier_serving(classifier, output_dir, text_pairs=False):
         "serve_ids": module.serve_ids,
         "serve_examples": module.serve_examples,
     }
-    tf.saved_model.save(module, output_dir, signatures=signatures)
-    details = {
-        "label_names": classifier.label_names,
-        "problem_type": classifier.problem_type,
-        "seq_length": classifier.preprocessor.seq_length,
-        "text_pairs": text_pairs,
-    }
-    os.makedirs(os.path.join(output_dir, "assets.extra"), exist_ok=True)
-    with open(os.path.join(output_dir, "assets.extra", "task.json"), "w", encoding="utf-8") as file:
-        json.dump(details, file, indent=2)
+    with atomic_directory(output_dir) as staging:
+        tf.saved_model.save(module, staging, signatures=signatures)
+        details = {
+            "label_names": classifier.label_names,
+            "problem_type": classifier.problem_type,
+            "seq_length": classifier.preprocessor.seq_length,
+            "text_pairs": text_pairs,
+        }
+        os.makedirs(os.path.join(staging, "assets.extra"), exist_ok=True)
+        with open(os.path.join(staging, "assets.extra", "task.json"), "w", encoding="utf-8") as file:
+            json.dump(details, file, indent=2)
     return output_dir
 
 

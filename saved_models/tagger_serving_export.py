@@ -38,6 +38,7 @@ import os
 import tensorflow as tf
 import tensorflow_text as tf_text
 
+from pretrain.atomic_files import atomic_directory
 from saved_models.saved_model_root import SavedModelRoot
 
 # The characters `str.isspace()` accepts: splitting on runs of them (empty
@@ -50,7 +51,7 @@ def export_tagger_serving(tagger, output_dir):
 
     Args:
         tagger: a `tasks.TokenClassifier` with a `preprocessor`.
-        output_dir: str. Directory to write.
+        output_dir: str. Directory to write; replaced whole at the end (`pretrain.atomic_files`).
 
     Returns:
         `output_dir`.
@@ -63,15 +64,16 @@ def export_tagger_serving(tagger, output_dir):
         "serve_words": module.serve_words,
         "serve_ids": module.serve_ids,
     }
-    tf.saved_model.save(module, output_dir, signatures=signatures)
-    details = {
-        "task": "token_classification",
-        "tag_names": tagger.tag_names,
-        "seq_length": tagger.preprocessor.seq_length,
-    }
-    os.makedirs(os.path.join(output_dir, "assets.extra"), exist_ok=True)
-    with open(os.path.join(output_dir, "assets.extra", "task.json"), "w", encoding="utf-8") as file:
-        json.dump(details, file, indent=2)
+    with atomic_directory(output_dir) as staging:
+        tf.saved_model.save(module, staging, signatures=signatures)
+        details = {
+            "task": "token_classification",
+            "tag_names": tagger.tag_names,
+            "seq_length": tagger.preprocessor.seq_length,
+        }
+        os.makedirs(os.path.join(staging, "assets.extra"), exist_ok=True)
+        with open(os.path.join(staging, "assets.extra", "task.json"), "w", encoding="utf-8") as file:
+            json.dump(details, file, indent=2)
     return output_dir
 
 

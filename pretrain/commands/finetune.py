@@ -15,6 +15,7 @@ import dataclasses
 import json
 import os
 
+from pretrain.atomic_files import atomic_file
 from pretrain.commands.options import add_output_option, add_seed_option, positive_int
 from pretrain.errors import UsageError
 
@@ -138,7 +139,8 @@ def _classify(args, config):
         )
         print(f"test accuracy: {accuracy:.4f} ({len(test[args.label_column])} examples)")
         _save_metrics({"test_accuracy": float(accuracy), "test_examples": len(test[args.label_column])}, args.output)
-    classifier.save(os.path.join(args.output, "model.keras"))
+    with atomic_file(os.path.join(args.output, "model.keras")) as staging:
+        classifier.save(staging)
     export_classifier_serving(classifier, os.path.join(args.output, "serving"), text_pairs=bool(args.text_pair_column))
     print(f"wrote {args.output}/model.keras and {args.output}/serving")
     return 0
@@ -167,7 +169,8 @@ def _tag(args, config):
         _, accuracy = tagger.evaluate(test[0], ids(test[1], args.test), batch_size=config.batch_size, verbose=0)
         print(f"test accuracy (per word): {accuracy:.4f} ({len(test[0])} sentences)")
         _save_metrics({"test_accuracy_per_word": float(accuracy), "test_sentences": len(test[0])}, args.output)
-    tagger.save(os.path.join(args.output, "model.keras"))
+    with atomic_file(os.path.join(args.output, "model.keras")) as staging:
+        tagger.save(staging)
     export_tagger_serving(tagger, os.path.join(args.output, "serving"))
     print(f"wrote {args.output}/model.keras and {args.output}/serving")
     return 0

@@ -23,6 +23,8 @@ import os
 
 import tensorflow as tf
 
+from pretrain.atomic_files import atomic_directory, atomic_file
+
 
 def write_word2vec_format(vectors, path, binary=False):
     """word2vec's format: a `count dim` header, then one word per line with its values."""
@@ -97,8 +99,10 @@ def export_all(vectors, output_dir):
         "projector": os.path.join(output_dir, "logs"),
         "saved_model": os.path.join(output_dir, "saved_model"),
     }
-    write_word2vec_format(vectors, paths["text"])
-    write_word2vec_format(vectors, paths["binary"], binary=True)
+    for path, binary in ((paths["text"], False), (paths["binary"], True)):
+        with atomic_file(path) as staging:
+            write_word2vec_format(vectors, staging, binary=binary)
     write_projector(vectors, paths["projector"])
-    export_saved_model(vectors, paths["saved_model"])
+    with atomic_directory(paths["saved_model"]) as staging:
+        export_saved_model(vectors, staging)
     return paths

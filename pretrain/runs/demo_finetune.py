@@ -15,6 +15,7 @@ import os
 import numpy as np
 import tensorflow as tf
 
+from pretrain.atomic_files import atomic_file
 from saved_models.serving_export import export_classifier_serving
 from tasks.finetuning import FinetuneConfig, build_classifier, finetune_setup, reinitialise_backbone, training_callbacks
 
@@ -70,7 +71,8 @@ def run_demo_finetune(pretrained_dir, output_dir, label_names, train, test, comp
           f"{config.seq_length} tokens, {config.pooling} pooling (the defaults for this backbone and data)")
     classifier = fine_tune(loaded, label_names, config, train, output_dir=output_dir)
     in_process = float(classifier.evaluate(test[0], test[1], batch_size=64, verbose=0)[1])
-    classifier.save(os.path.join(output_dir, "model.keras"))
+    with atomic_file(os.path.join(output_dir, "model.keras")) as staging:
+        classifier.save(staging)
     serving_dir = export_classifier_serving(classifier, os.path.join(output_dir, "serving"))
     labels, _ = served_answers(serving_dir, list(test[0]))
     served = float(np.mean([label == label_names[y] for label, y in zip(labels, test[1])]))

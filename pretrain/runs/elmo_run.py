@@ -23,6 +23,7 @@ import os
 import keras
 import tensorflow as tf
 
+from pretrain.atomic_files import atomic_file
 from pretrain.examples.elmo_examples import elmo_dataset
 from pretrain.objectives.elmo_pretrainer import ElmoPretrainer, build_backbone
 from pretrain.runs.model_run import finish_run, prepare_corpus, train_with_resume
@@ -61,7 +62,8 @@ def run_elmo_pretraining(config, output_dir, vocab_file=None):
         model, config, output_dir, lambda step: build_datasets(config, tokenizer, data_dir, counts)
     )
     model.backbone.get_layer("scalar_mix").trainable = True  # for fine-tuning
-    model.save(os.path.join(output_dir, "model.keras"))
+    with atomic_file(os.path.join(output_dir, "model.keras")) as staging:
+        model.save(staging)
     export_backbone(
         model.backbone,
         os.path.join(output_dir, "backbone"),

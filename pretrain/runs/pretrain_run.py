@@ -29,6 +29,7 @@ import numpy as np
 import tensorflow as tf
 
 from layers import BACKBONE_SIZES, BertEncoder, GptDecoder
+from pretrain.atomic_files import atomic_file
 from pretrain.embeddings.token_vectors import initial_token_embedding, train_token_vectors
 from pretrain.errors import UsageError
 from pretrain.examples.bert_examples import bert_dataset
@@ -300,12 +301,11 @@ def build_datasets(config, tokenizer, data_dir, counts, seed, worker_index=0, nu
 
 def export_outputs(model, config, output_dir):
     """model.keras and the backbone SavedModel (chief only)."""
-    model.save(os.path.join(output_dir, "model.keras"))
-    backbone_dir = os.path.join(output_dir, "backbone")
-    shutil.rmtree(backbone_dir, ignore_errors=True)
+    with atomic_file(os.path.join(output_dir, "model.keras")) as staging:
+        model.save(staging)
     export_backbone(
         model.backbone,
-        backbone_dir,
+        os.path.join(output_dir, "backbone"),
         os.path.join(output_dir, config.tokenizer.vocabulary),
         dataclasses.asdict(config.tokenizer),
         seq_length=config.data.seq_length,

@@ -20,6 +20,7 @@ import os
 import keras
 import tensorflow as tf
 
+from pretrain.atomic_files import atomic_file
 from pretrain.examples.span_corruption import add_sentinels, span_corruption_dataset
 from pretrain.objectives.seq2seq_pretrainer import Seq2SeqPretrainer, build_backbone, features_to_inputs
 from pretrain.runs.model_run import finish_run, prepare_corpus, train_with_resume
@@ -70,7 +71,8 @@ def run_seq2seq_pretraining(config, output_dir, vocab_file=None):
         output_dir,
         lambda step: build_datasets(config, tokenizer, data_dir, counts, config.data.seed + step),
     )
-    model.save(os.path.join(output_dir, "model.keras"))
+    with atomic_file(os.path.join(output_dir, "model.keras")) as staging:
+        model.save(staging)
     export_seq2seq(
         model.backbone,
         os.path.join(output_dir, "serving"),
