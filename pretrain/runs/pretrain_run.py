@@ -130,8 +130,9 @@ def check_resumable(config, output_dir):
     """The config to resume the run in `output_dir` with; a `UsageError` if it was started with another one.
 
     `training.steps` may differ: the run trains on to the new count (or is finished already), keeping its
-    warmup length in updates (`resumed_schedule`; a started run's warmup does not change). The distribution
-    strategy and the checkpoints kept may change too.
+    warmup length in updates (`resumed_schedule`; a started run's warmup does not change). How the run is
+    distributed, checkpointed and evaluated (`strategy`, `checkpoint_every`, `keep_checkpoints`,
+    `eval_batches`) may change too: none of them changes the model.
     """
     saved = PretrainConfig.load(os.path.join(output_dir, "config.json"))
     training = resumed_schedule(config.training, saved.training)
@@ -139,8 +140,8 @@ def check_resumable(config, output_dir):
         logger.info(f"the run keeps its warmup of {warmup_updates(training)} updates; the decay now ends at "
                     f"update {training.steps}")
     config = config.replace(training=training)
-    ignored = {"backbone", "training.strategy", "training.steps", "training.warmup_fraction",
-               "training.keep_checkpoints"}
+    ignored = {"backbone", "training.steps", "training.warmup_fraction", "training.strategy",
+               "training.checkpoint_every", "training.keep_checkpoints", "training.eval_batches"}
     old, new = _flatten(saved.to_dict()), _flatten(config.to_dict())
     differences = [
         f"{key}: {old.get(key)!r} in the checkpoint, {new.get(key)!r} now"
