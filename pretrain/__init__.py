@@ -3,7 +3,8 @@
 Rooms, in the order imports may run (a module imports only from its own room and the rooms earlier in this list, with
 `layers` first and `tasks` and `saved_models` where the list places them):
 
-1. `pretrain.errors`: `UsageError`, the error every command turns into one clear line.
+1. `pretrain.errors`: `UsageError`, the error every command turns into one clear line;
+   `pretrain.atomic_files`: outputs written beside their place and moved in whole.
 2. `pretrain.text`: corpus reading and fetching, the IMDB split, WordPiece vocabulary and tokenizer.
 3. `pretrain.examples`: masking and the examples each objective trains on (tf.data, TFRecords).
 4. `pretrain.training`: run configuration, optimizer and schedule, the `fit` loop with checkpoints.

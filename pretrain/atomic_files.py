@@ -12,7 +12,7 @@ Example:
 >>> import os, tempfile
 >>> root = tempfile.mkdtemp()
 >>> with atomic_directory(os.path.join(root, "export")) as staging:
-...     _ = open(os.path.join(staging, "a.txt"), "w").write("one")
+...     _ = open(os.path.join(staging, "saved_model.pb"), "w").write("one")
 >>> sorted(os.listdir(root))
 ['export']
 >>> try:
@@ -20,7 +20,7 @@ Example:
 ...         raise RuntimeError("killed halfway")
 ... except RuntimeError:
 ...     pass
->>> open(os.path.join(root, "export", "a.txt")).read()
+>>> open(os.path.join(root, "export", "saved_model.pb")).read()
 'one'
 """
 

@@ -1,11 +1,11 @@
-"""Shared fixtures: real data shipped in installed packages, and quiet TensorFlow."""
+"""Fixtures shared by every test folder: real data shipped in installed packages, tiny
+pretrained dirs built once per session, and quiet TensorFlow.
+
+Helpers that are not fixtures are modules of `tests.helpers`."""
 
 import os
-import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-# Test helper modules (e.g. `layer_testing`) sit beside this file.
-sys.path.insert(0, os.path.dirname(__file__))
 
 import pytest  # noqa: E402
 
@@ -24,3 +24,22 @@ def lee_corpus_path():
     from gensim.test.utils import datapath
 
     return datapath("lee_background.cor")
+
+
+@pytest.fixture(scope="session")
+def bert_pretrained(tmp_path_factory, lee_corpus_path):
+    """(directory, BertEncoder) of a random tiny BERT in the layout of a `pretrain` output dir."""
+    return _tiny_pretrained_dir(tmp_path_factory, lee_corpus_path, "bert")
+
+
+@pytest.fixture(scope="session")
+def gpt_pretrained(tmp_path_factory, lee_corpus_path):
+    """(directory, GptDecoder) of a random tiny GPT in the layout of a `pretrain` output dir."""
+    return _tiny_pretrained_dir(tmp_path_factory, lee_corpus_path, "gpt")
+
+
+def _tiny_pretrained_dir(tmp_path_factory, lee_corpus_path, model):
+    # Imported here, not at the top: it starts TensorFlow, which tests that never ask for these dirs need not wait for.
+    from tests.helpers.pretrained_dirs import make_pretrained_dir
+
+    return make_pretrained_dir(str(tmp_path_factory.mktemp(f"{model}_pretrained")), lee_corpus_path, model)

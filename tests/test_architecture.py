@@ -5,12 +5,13 @@ import pathlib
 
 import pytest
 
-from repo_root import REPO_ROOT
+from tests.helpers.repo_root import REPO_ROOT
 
 # Lowest first: a module may import its own room and the rooms before it.
 ROOM_ORDER = [
     "layers",
     "pretrain.errors",
+    "pretrain.atomic_files",
     "pretrain.text",
     "pretrain.examples",
     "pretrain.training",

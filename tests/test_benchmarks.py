@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 
-from repo_root import REPO_ROOT
+from tests.helpers.repo_root import REPO_ROOT
 
 TOY_SIZES = [
     "--batch-size", "4", "--sequence-length", "16", "--vocabulary-size", "120", "--masked-positions", "3",

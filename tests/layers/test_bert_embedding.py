@@ -1,7 +1,7 @@
 import numpy as np
-from layer_testing import run_layer_test
 
 from layers import BertEmbedding
+from tests.helpers.layer_testing import run_layer_test
 
 
 def test_bert_embedding_layer():

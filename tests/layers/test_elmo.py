@@ -3,12 +3,12 @@
 import keras
 import numpy as np
 import pytest
-from layer_testing import run_layer_test
 
 from layers.character_encoder import CharacterEncoder
 from layers.elmo import Elmo
 from layers.scalar_mix import ScalarMix
 from layers.token_characters import TokenCharacters, character_ids_for_vocabulary
+from tests.helpers.layer_testing import run_layer_test
 
 VOCABULARY = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "cat", "##s", "sat", "on", "mat", "a"]
 

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
-from layer_testing import run_layer_test
 
 from layers import FeedForward
+from tests.helpers.layer_testing import run_layer_test
 
 
 @pytest.mark.parametrize("activation", ["relu", "gelu", "gelu_approximate"])

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
-from layer_testing import run_layer_test
 
 from layers import MaskedLMHead, TokenEmbedding
+from tests.helpers.layer_testing import run_layer_test
 
 SEQUENCE = np.random.default_rng(0).normal(size=(2, 6, 8)).astype("float32")
 POSITIONS = np.array([[1, 4], [0, 5]], "int32")

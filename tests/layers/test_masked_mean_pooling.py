@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
-from layer_testing import run_layer_test
 
 from layers import MaskedMeanPooling
+from tests.helpers.layer_testing import run_layer_test
 
 
 def test_masked_mean_pooling_layer():

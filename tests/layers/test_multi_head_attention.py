@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
-from layer_testing import run_layer_test
 
 from layers import MultiHeadAttention
+from tests.helpers.layer_testing import run_layer_test
 
 RNG = np.random.default_rng(0)
 QUERY = RNG.normal(size=(2, 5, 8)).astype("float32")

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
-from layer_testing import run_layer_test
 
 from layers import ReplacedTokenDetectionHead
+from tests.helpers.layer_testing import run_layer_test
 
 
 def test_replaced_token_detection_head_layer():

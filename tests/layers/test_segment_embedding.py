@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
-from layer_testing import run_layer_test
 
 from layers import SegmentEmbedding
+from tests.helpers.layer_testing import run_layer_test
 
 
 def test_segment_embedding_layer():

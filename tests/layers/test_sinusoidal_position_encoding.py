@@ -2,9 +2,9 @@ import math
 
 import numpy as np
 import pytest
-from layer_testing import run_layer_test
 
 from layers import SinusoidalPositionEncoding
+from tests.helpers.layer_testing import run_layer_test
 
 
 def test_sinusoidal_position_encoding_layer():

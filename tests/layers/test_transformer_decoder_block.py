@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
-from layer_testing import run_layer_test
 
 from layers import TransformerDecoderBlock
+from tests.helpers.layer_testing import run_layer_test
 
 RNG = np.random.default_rng(0)
 TARGET = RNG.normal(size=(2, 5, 8)).astype("float32")

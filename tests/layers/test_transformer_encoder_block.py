@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
-from layer_testing import run_layer_test
 
 from layers import TransformerEncoderBlock
+from tests.helpers.layer_testing import run_layer_test
 
 INPUTS = np.random.default_rng(0).normal(size=(2, 5, 8)).astype("float32")
 PADDING_MASK = np.array([[1, 1, 1, 0, 0], [1, 1, 1, 1, 1]], "int32")

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from layer_testing import run_layer_test
 from layers import UnilmAttentionMask
 from layers.unilm_attention_mask import BIDIRECTIONAL, LEFT_TO_RIGHT, SEQ2SEQ
+from tests.helpers.layer_testing import run_layer_test
 
 
 def visibility_by_definition(length, source_length, mode, sequence):

@@ -5,10 +5,10 @@ import random
 import numpy as np
 import pytest
 
-from pipeline_data import write_wiki_lines
 from pretrain.errors import UsageError
 from pretrain.examples.bert_examples import bert_dataset, document_pairs, pooled, truncate_seq_pair
 from pretrain.text.tokenizer import CLS_ID, SEP_ID, WordPieceTokenizer
+from tests.helpers.pipeline_data import write_wiki_lines
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ import pytest
 
 import cli
 from pretrain.objectives.pretrained import load_pretrained
-from pretrain_run_fixtures import tiny_run_arguments, write_lines_corpus
+from tests.helpers.pretrain_runs import tiny_run_arguments, write_lines_corpus
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +40,7 @@ def _continued_arguments(corpus, output, source, *extra):
 
 
 def _weights(model):
-    return {variable.path: np.array(variable) for variable in model.weights}
+    return {variable.path: variable.numpy() for variable in model.weights}
 
 
 def test_continued_run_starts_from_the_source_weights_and_keeps_its_vocabulary(source_run, corpora, tmp_path, capsys):

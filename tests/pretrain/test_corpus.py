@@ -2,7 +2,6 @@
 
 import bz2
 import gzip
-import os
 import subprocess
 import sys
 
@@ -10,8 +9,8 @@ import pytest
 
 from pretrain.errors import UsageError
 from pretrain.text.corpus import read_documents, split_sentences
+from tests.helpers.repo_root import REPO_ROOT
 
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TEXT = "The cat sat.\nIt purred.\n\nA new document.\nWith two lines.\n\n\nThird one.\n"
 DOCUMENTS = [["The cat sat.", "It purred."], ["A new document.", "With two lines."], ["Third one."]]
 
@@ -114,8 +113,7 @@ def test_shards_are_disjoint_and_cover_the_corpus(tmp_path, num_files):
 
 
 PEAK_RSS_SCRIPT = """
-import resource, sys
-sys.path.insert(0, {root!r})
+import resource
 from pretrain.text.corpus import read_documents
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 count = sum(len(d) for d in read_documents({path!r}, {corpus_format!r}))
@@ -149,8 +147,9 @@ def make_corpus(path, megabytes, corpus_format):
 
 
 def rss_growth_mb(path, corpus_format):
-    script = PEAK_RSS_SCRIPT.format(root=REPO_ROOT, path=path, corpus_format=corpus_format)
-    output = subprocess.run([sys.executable, "-c", script], check=True, capture_output=True, text=True)
+    script = PEAK_RSS_SCRIPT.format(path=path, corpus_format=corpus_format)
+    # `python -c` imports from its working directory first: the checkout's `pretrain`.
+    output = subprocess.run([sys.executable, "-c", script], cwd=REPO_ROOT, check=True, capture_output=True, text=True)
     count, growth = map(int, output.stdout.split())
     return count, growth
 

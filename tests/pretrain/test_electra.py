@@ -14,8 +14,8 @@ from pretrain.errors import UsageError
 from pretrain.objectives.electra_pretrainer import ElectraPretrainer, default_generator_layers
 from pretrain.objectives.pretrained import load_pretrained
 from pretrain.training.pretrain_config import PretrainConfig
-from pretrain_run_fixtures import output_files, tiny_run_arguments, write_lines_corpus
 from tasks.backbone_loading import load_backbone
+from tests.helpers.pretrain_runs import output_files, tiny_run_arguments, write_lines_corpus
 
 
 def _backbone(vocabulary_size=24, num_layers=2):
@@ -136,7 +136,7 @@ def test_the_discriminator_is_the_backbone_fine_tuning_reads(electra_run):
     finally:
         os.rename(os.path.join(electra_run, "model.keras.bak"), os.path.join(electra_run, "model.keras"))
     for a, b in zip(pretrained.backbone.weights, from_checkpoint.weights):
-        np.testing.assert_array_equal(np.array(a), np.array(b))
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
 
 
 def test_electra_options_and_errors(tmp_path, capsys):

@@ -2,8 +2,6 @@
 
 import json
 import os
-import subprocess
-import sys
 
 import keras
 import numpy as np
@@ -11,7 +9,8 @@ import numpy as np
 import cli
 from layers.elmo import Elmo
 from pretrain.objectives.elmo_pretrainer import ElmoPretrainer
-from pretrain_run_fixtures import write_lines_corpus
+from tests.helpers.fresh_process import run_outside_checkout
+from tests.helpers.pretrain_runs import write_lines_corpus
 
 
 def test_forward_and_backward_models_learn_a_deterministic_sequence():
@@ -54,12 +53,7 @@ def test_cli_trains_characters_model_and_exports_backbone(tmp_path, lee_corpus_p
         "assert not bad, bad\n"
         "print('ok')\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code, os.path.join(output, "backbone")],
-        capture_output=True, text=True, cwd=str(tmp_path), env=dict(os.environ, PYTHONPATH=""),
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert result.stdout.strip().endswith("ok")
+    assert run_outside_checkout(code, os.path.join(output, "backbone"), cwd=tmp_path).strip().endswith("ok")
 
 
 def test_bad_option_is_a_one_line_usage_error(tmp_path, lee_corpus_path, capsys):

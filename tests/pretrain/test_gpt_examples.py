@@ -1,14 +1,13 @@
 """GPT windows on the Wikipedia sample: labels shifted by one, documents joined by [SEP]."""
 
-
 import numpy as np
 import pytest
 
-from pipeline_data import write_wiki_lines
 from pretrain.errors import UsageError
 from pretrain.examples.gpt_examples import gpt_dataset
 from pretrain.text.corpus import read_documents
 from pretrain.text.tokenizer import SEP_ID, WordPieceTokenizer
+from tests.helpers.pipeline_data import write_wiki_lines
 
 
 @pytest.fixture(scope="module")

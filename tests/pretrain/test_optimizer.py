@@ -49,10 +49,10 @@ def test_weight_decay_skips_layer_norm_and_biases():
         variable.assign(np.full(variable.shape, 0.5, "float32"))
     config = TrainingConfig(steps=10, warmup_fraction=0.0, learning_rate=0.1, weight_decay=0.5)
     optimizer = create_optimizer(config, model)
-    before = {v.path: np.array(v) for v in model.weights}
+    before = {v.path: v.numpy() for v in model.weights}
     # Zero gradients: Adam moves nothing, so only weight decay changes a variable.
     optimizer.apply_gradients([(np.zeros(v.shape, "float32"), v) for v in model.trainable_weights])
-    changed = {v.path for v in model.weights if not np.allclose(np.array(v), before[v.path])}
+    changed = {v.path for v in model.weights if not np.allclose(v.numpy(), before[v.path])}
     assert changed == {"dense/kernel", "output/kernel"}
 
 
@@ -65,7 +65,7 @@ def test_global_norm_clipping_rescales_large_gradients():
         optimizer = create_optimizer(config, model)
         for gradient in gradients:
             optimizer.apply_gradients([(gradient, variable)])
-        return np.array(variable)
+        return variable.numpy()
 
     config = TrainingConfig(steps=10, warmup_fraction=0.0, weight_decay=0.0, clip_norm=1.0)
     clipped = final_value(config, [100.0 * direction, direction])
@@ -96,4 +96,4 @@ def test_accumulated_small_batches_equal_one_large_batch(optimizer_name):
     accumulated = train(batch_size=2, accumulation_steps=4)
     assert int(accumulated.optimizer.iterations) == int(large.optimizer.iterations) == 4
     for a, b in zip(accumulated.weights, large.weights):
-        np.testing.assert_allclose(np.array(a), np.array(b), atol=2e-5)
+        np.testing.assert_allclose(a.numpy(), b.numpy(), atol=2e-5)

@@ -84,7 +84,7 @@ def test_load_pretrained_returns_the_trained_backbone_and_tokenizer(bert_run):
     finally:
         os.rename(os.path.join(bert_run, "model.keras.bak"), os.path.join(bert_run, "model.keras"))
     for a, b in zip(pretrained.backbone.weights, from_checkpoint.weights):
-        np.testing.assert_array_equal(np.array(a), np.array(b))
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
 
 
 def test_config_reloads_and_flags_override_it(bert_run, tmp_path):

@@ -8,9 +8,9 @@ import sys
 import time
 
 import tensorflow as tf
-from pretrain_run_fixtures import tiny_run_arguments, write_lines_corpus
 
-from repo_root import REPO_ROOT
+from tests.helpers.pretrain_runs import tiny_run_arguments, write_lines_corpus
+from tests.helpers.repo_root import REPO_ROOT
 
 STEPS = 24
 

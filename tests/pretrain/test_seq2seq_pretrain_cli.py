@@ -2,12 +2,10 @@
 
 import json
 import os
-import subprocess
-import sys
-
-from pretrain_run_fixtures import write_lines_corpus
 
 import cli
+from tests.helpers.fresh_process import run_outside_checkout
+from tests.helpers.pretrain_runs import write_lines_corpus
 
 
 def seq2seq_arguments(corpus, output, steps):
@@ -46,12 +44,7 @@ def check_serving_model(serving_dir, cwd):
         "assert not bad, bad\n"
         "print('ok')\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code, serving_dir],
-        capture_output=True, text=True, cwd=cwd, env=dict(os.environ, PYTHONPATH=""),
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert result.stdout.strip().endswith("ok")
+    assert run_outside_checkout(code, serving_dir, cwd=cwd).strip().endswith("ok")
 
 
 def test_cli_trains_exports_a_serving_model_and_resumes(tmp_path, lee_corpus_path, capsys):

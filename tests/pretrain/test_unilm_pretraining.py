@@ -10,7 +10,7 @@ import cli
 from layers import BACKBONE_SIZES, BertEncoder
 from pretrain.objectives.bert_pretrainer import BertPretrainer, with_attention_modes
 from pretrain.objectives.pretrained import load_pretrained
-from pretrain_run_fixtures import tiny_run_arguments, write_lines_corpus
+from tests.helpers.pretrain_runs import tiny_run_arguments, write_lines_corpus
 
 
 def tiny_backbone():

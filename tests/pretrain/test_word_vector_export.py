@@ -2,8 +2,6 @@
 
 import json
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -13,6 +11,7 @@ from pretrain.embeddings.fasttext import FastTextConfig, train_fasttext
 from pretrain.embeddings.word_corpus import EncodedCorpus
 from pretrain.embeddings.word_vector_export import export_all
 from pretrain.embeddings.word_vectors import WordVectors
+from tests.helpers.fresh_process import last_json_line, run_outside_checkout
 
 SERVE = """
 import json, sys
@@ -25,10 +24,8 @@ print(json.dumps(model.signatures["serving_default"](words=tf.constant(words))["
 
 def serve_in_clean_process(saved_model_dir, words, cwd):
     """Vectors from the SavedModel in a process that imports only tensorflow, outside the repository."""
-    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
-    result = subprocess.run([sys.executable, "-c", SERVE, saved_model_dir, json.dumps(words)], cwd=cwd, env=env,
-                            capture_output=True, text=True, timeout=300, check=True)
-    return np.array(json.loads(result.stdout.strip().splitlines()[-1]), np.float32)
+    stdout = run_outside_checkout(SERVE, saved_model_dir, json.dumps(words), cwd=cwd)
+    return np.array(last_json_line(stdout), np.float32)
 
 
 def test_word2vec_formats_projector_and_saved_model(tmp_path):

@@ -3,8 +3,6 @@ a process that imports only tensorflow, tensorflow_text and keras."""
 
 import json
 import os
-import subprocess
-import sys
 import textwrap
 
 import numpy as np
@@ -12,6 +10,7 @@ import tensorflow as tf
 
 import saved_models.backbone_export as backbone_export
 from pretrain.text.tokenizer import WordPieceTokenizer
+from tests.helpers.fresh_process import last_json_line, run_outside_checkout
 
 FRESH_PROCESS_SCRIPT = """
 import json, sys
@@ -59,18 +58,8 @@ def test_backbone_savedmodel_matches_keras_and_fine_tunes_elsewhere(bert_pretrai
     assert inputs["token_ids"].shape == (2, 16)
     expected = backbone(inputs, training=False)["pooled_output"].numpy()
     np.save(tmp_path / "expected.npy", expected)
-    script = tmp_path / "fine_tune_backbone.py"
-    script.write_text(FRESH_PROCESS_SCRIPT.format(recipe=documented_recipe()))
-    result = subprocess.run(
-        [sys.executable, str(script), path, str(tmp_path / "expected.npy")],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PYTHONPATH": "", "TF_CPP_MIN_LOG_LEVEL": "2"},
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    report = json.loads(result.stdout.strip().splitlines()[-1])
+    script = FRESH_PROCESS_SCRIPT.format(recipe=documented_recipe())
+    report = last_json_line(run_outside_checkout(script, path, tmp_path / "expected.npy", cwd=tmp_path))
     assert report["trainable"] == len(backbone.trainable_weights)
     assert report["changed"] >= 0.9 * report["trainable"]  # a few get no gradient from [CLS]
     assert report["encode_moved"]

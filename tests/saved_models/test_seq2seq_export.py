@@ -1,8 +1,6 @@
 """The seq2seq serving SavedModel: sentinel-aware text encoding, and outputs equal to in-process decoding."""
 
-import os
-import subprocess
-import sys
+import json
 
 import keras
 import numpy as np
@@ -14,6 +12,7 @@ from pretrain.examples.span_corruption import add_sentinels
 from pretrain.text.tokenizer import SPECIAL_TOKENS, WordPieceTokenizer, save_vocabulary
 from saved_models.seq2seq_export import encode_text, export_seq2seq, sentinel_lookup
 from tasks.seq2seq_decoding import decode, trim
+from tests.helpers.fresh_process import last_json_line, run_outside_checkout
 
 VOCABULARY = add_sentinels(list(SPECIAL_TOKENS) + ["the", "cat", "sat", "on", "mat", "##s", "."], 3)
 THE, CAT, SAT, SENTINEL_0, SENTINEL_1 = 5, 6, 7, 12, 13
@@ -60,14 +59,7 @@ def test_serving_output_equals_in_process_beam_search(exported, tmp_path):
         "print(json.dumps({'ids': out['output_ids'].numpy().tolist(),\n"
         "                  'text': [t.decode() for t in out['output_text'].numpy()]}))\n"
     )
-    import json
-
-    result = subprocess.run(
-        [sys.executable, "-c", code, output, json.dumps(texts)],
-        capture_output=True, text=True, cwd=str(tmp_path), env=dict(os.environ, PYTHONPATH=""),
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    served = json.loads(result.stdout.strip().splitlines()[-1])
+    served = last_json_line(run_outside_checkout(code, output, json.dumps(texts), cwd=tmp_path))
     np.testing.assert_array_equal(served["ids"], expected.numpy())
     assert served["text"] == expected_text
 

@@ -20,63 +20,7 @@ from tasks.generation import GenerationConfig
 from tasks.gpt_generator import GptGenerator
 from tasks.text_classifier import TextClassifier
 from tasks.text_preprocessor import TextPreprocessor
-
-# Runs in a fresh interpreter, cwd outside the repository, PYTHONPATH empty.
-SERVE_SCRIPT = r"""
-import json, sys
-import tensorflow as tf
-from tensorflow.core.protobuf import saved_model_pb2
-from tensorflow.python.framework import op_def_registry
-
-def graph_op_types(path):
-    model = saved_model_pb2.SavedModel()
-    with open(path + "/saved_model.pb", "rb") as file:
-        model.ParseFromString(file.read())
-    graph = model.meta_graphs[0].graph_def
-    nodes = list(graph.node) + [node for function in graph.library.function for node in function.node_def]
-    return sorted({node.op for node in nodes})
-
-path, requests_path = sys.argv[1], sys.argv[2]
-op_types = graph_op_types(path)
-core_ops = [op for op in op_types if op_def_registry.get(op) is not None]
-import tensorflow_text  # noqa: F401  (registers the tf-text ops)
-text_ops = [op for op in op_types if op not in core_ops and op_def_registry.get(op) is not None]
-unknown = [op for op in op_types if op not in core_ops and op not in text_ops]
-assert not any(name in sys.modules for name in ("layers", "pretrain", "tasks", "saved_models"))
-
-def to_tensors(instances):
-    # TF Serving's REST "row" format: a list of {input name: value}; {"b64": ...} is bytes.
-    def decode(value):
-        return __import__("base64").b64decode(value["b64"]) if isinstance(value, dict) else value
-    return {name: tf.constant([decode(instance[name]) for instance in instances]) for name in instances[0]}
-
-loaded = tf.saved_model.load(path)
-answers = {}
-with open(requests_path) as file:
-    requests = json.load(file)
-for signature, payload in requests.items():
-    outputs = loaded.signatures[signature](**to_tensors(payload["instances"]))
-    answers[signature] = {name: value.numpy().tolist() for name, value in outputs.items()}
-    for name, values in answers[signature].items():
-        if values and isinstance(values[0], bytes):
-            answers[signature][name] = [value.decode("utf-8") for value in values]
-print(json.dumps({"answers": answers, "text_ops": text_ops, "unknown_ops": unknown}))
-"""
-
-
-def serve_in_fresh_process(saved_model_dir, requests, tmp_path):
-    (tmp_path / "serve.py").write_text(SERVE_SCRIPT)
-    (tmp_path / "requests.json").write_text(json.dumps(requests))
-    result = subprocess.run(
-        [sys.executable, str(tmp_path / "serve.py"), saved_model_dir, str(tmp_path / "requests.json")],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PYTHONPATH": "", "TF_CPP_MIN_LOG_LEVEL": "2"},
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    return json.loads(result.stdout.strip().splitlines()[-1])
+from tests.helpers.fresh_process import serve_in_fresh_process
 
 
 def serialized_example(features):

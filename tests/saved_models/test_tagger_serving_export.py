@@ -16,43 +16,7 @@ from saved_models.tagger_serving_export import export_tagger_serving, split_word
 from tasks.backbone_loading import load_backbone
 from tasks.tagging_preprocessor import TaggingPreprocessor
 from tasks.token_classifier import TokenClassifier
-
-# Runs in a fresh interpreter, cwd outside the repository, PYTHONPATH empty.
-SERVE_SCRIPT = r"""
-import base64, json, sys
-import tensorflow as tf
-import tensorflow_text  # noqa: F401  (registers the tf-text ops)
-from tensorflow.core.protobuf import saved_model_pb2
-from tensorflow.python.framework import op_def_registry
-
-path, requests_path = sys.argv[1], sys.argv[2]
-model = saved_model_pb2.SavedModel()
-with open(path + "/saved_model.pb", "rb") as file:
-    model.ParseFromString(file.read())
-graph = model.meta_graphs[0].graph_def
-op_types = {node.op for node in list(graph.node) + [n for f in graph.library.function for n in f.node_def]}
-assert not any(name in sys.modules for name in ("layers", "pretrain", "tasks", "saved_models"))
-
-def to_tensors(instances):
-    # TF Serving's REST "row" format: a list of {input name: value}.
-    return {name: tf.constant([instance[name] for instance in instances]) for name in instances[0]}
-
-def plain(value):
-    if isinstance(value, list):
-        return [plain(item) for item in value]
-    return value.decode("utf-8") if isinstance(value, bytes) else value
-
-loaded = tf.saved_model.load(path)
-with open(requests_path) as file:
-    requests = json.load(file)
-answers = {
-    signature: {name: plain(value.numpy().tolist()) for name, value in loaded.signatures[signature](
-        **to_tensors(payload["instances"])).items()}
-    for signature, payload in requests.items()
-}
-unknown = sorted(op for op in op_types if op_def_registry.get(op) is None)
-print(json.dumps({"answers": answers, "unknown_ops": unknown}))
-"""
+from tests.helpers.fresh_process import serve_in_fresh_process
 
 SENTENCES = [["john", "lives", "in", "london"], ["mary", "visited", "paris"], ["the", "film", "is", "good"]]
 TAGS = [[1, 0, 0, 2], [1, 0, 2], [0, 0, 0, 0]]
@@ -68,21 +32,6 @@ TEXTS = [
     "  ",
     "john and mary visited the old city of london and paris in the spring",
 ]
-
-
-def serve_in_fresh_process(saved_model_dir, requests, tmp_path):
-    (tmp_path / "serve.py").write_text(SERVE_SCRIPT)
-    (tmp_path / "requests.json").write_text(json.dumps(requests))
-    result = subprocess.run(
-        [sys.executable, str(tmp_path / "serve.py"), saved_model_dir, str(tmp_path / "requests.json")],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PYTHONPATH": "", "TF_CPP_MIN_LOG_LEVEL": "2"},
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""Tiny `pretrain` output dirs built from a random backbone, for tests."""
+"""Tiny `pretrain` output dirs built from a random backbone (the `bert_pretrained`/`gpt_pretrained` fixtures)."""
 
 import os
 

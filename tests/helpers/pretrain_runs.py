@@ -1,4 +1,4 @@
-"""Small real corpora for the pretraining-run tests (`tests/pretrain/test_pretrain*`, `test_resume*`)."""
+"""Small real corpora and CLI options of pretraining runs that finish in seconds (tests/pretrain)."""
 
 import os
 import re

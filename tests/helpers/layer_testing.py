@@ -80,11 +80,11 @@ def _check_keras_file_round_trip(model, inputs):
 
 
 def _check_training_step(model, inputs, output_shape):
-    before = [np.array(weight) for weight in model.trainable_weights]
+    before = [weight.numpy() for weight in model.trainable_weights]
     assert before, "a training step needs trainable weights"
     model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.1), loss="mse")
     targets = np.random.default_rng(0).normal(size=output_shape).astype("float32")
     history = model.fit(inputs, targets, batch_size=output_shape[0], epochs=1, verbose=0)
     assert np.isfinite(history.history["loss"][0])
     for old, weight in zip(before, model.trainable_weights):
-        assert not np.array_equal(old, np.array(weight)), f"{weight.path} did not train"
+        assert not np.array_equal(old, weight.numpy()), f"{weight.path} did not train"
