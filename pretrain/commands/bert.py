@@ -21,10 +21,4 @@ def add_arguments(parser):
 
 
 def run(args):
-    from pretrain.runs.pretrain_run import run_pretraining
-    from pretrain.training.loop import format_metrics
-
-    config = pretrain_arguments.config_from_args(args, "bert")
-    metrics = run_pretraining(config, args.output, vocab_file=args.vocab)
-    print(f"Finished at step {int(metrics['step'])}: {format_metrics(metrics)}")
-    return 0
+    return pretrain_arguments.run(args, "bert")

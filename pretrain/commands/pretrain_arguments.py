@@ -227,3 +227,13 @@ def config_from_args(args, model):
     if not config.data.corpus:
         raise UsageError("no corpus given: pass --corpus PATH (or --config with a corpus)")
     return config
+
+
+def run(args, model):
+    """`pretrain MODEL` with the parsed `args`: trains (or resumes), exports, prints the final metrics."""
+    from pretrain.runs.pretrain_run import run_pretraining  # here, so that `--help` does not start TensorFlow
+    from pretrain.training.loop import format_metrics
+
+    metrics = run_pretraining(config_from_args(args, model), args.output, vocab_file=args.vocab)
+    print(f"Finished at step {int(metrics['step'])}: {format_metrics(metrics)}")
+    return 0
