@@ -1,4 +1,6 @@
-"""Exact resume: SIGKILL `pretrain bert` after a checkpoint, run the same command, it finishes."""
+"""Exact resume: SIGKILL `pretrain bert` after a checkpoint, run the same command, it finishes; a run resumed
+from a checkpoint continues the learning-rate schedule and the optimizer state exactly (same batches, same
+weights and Adam moments as a run never interrupted)."""
 
 import os
 import re
@@ -7,7 +9,17 @@ import subprocess
 import sys
 import time
 
+import keras
+import numpy as np
+import pytest
 import tensorflow as tf
+
+from layers import BACKBONE_SIZES, GptDecoder
+from pretrain.objectives import gpt_pretrainer
+from pretrain.objectives.gpt_pretrainer import GptPretrainer
+from pretrain.training import loop
+from pretrain.training.optimizer import create_optimizer, warmup_linear_decay
+from pretrain.training.pretrain_config import TrainingConfig
 
 from tests.helpers.pretrain_runs import tiny_run_arguments, write_lines_corpus
 from tests.helpers.repo_root import REPO_ROOT
@@ -43,3 +55,39 @@ def test_killed_run_resumes_from_its_last_checkpoint_and_finishes(tmp_path, lee_
     assert f"Finished at step {STEPS}:" in second.stdout
     assert tf.train.latest_checkpoint(checkpoint_dir).endswith(f"ckpt-{STEPS}")
     assert os.path.isfile(os.path.join(output, "model.keras"))
+
+
+def _gpt_run(seed, checkpoint_dir):
+    """A tiny compiled GPT pretrainer (no dropout) and its Checkpointer; `seed` sets the initial weights."""
+    keras.utils.set_random_seed(seed)
+    backbone = GptDecoder(vocabulary_size=40, name="backbone", dropout=0.0, **BACKBONE_SIZES["tiny"])
+    model = GptPretrainer(backbone)
+    model.compile(optimizer=create_optimizer(EXACT_TRAINING, model))
+    return model, loop.Checkpointer(model, checkpoint_dir)
+
+
+def _batches():
+    """Four fixed batches, repeated: a resumed run sees exactly the batches an uninterrupted one does."""
+    tokens = np.random.default_rng(7).integers(5, 40, (4, 8, 17)).astype("int32")
+    features = {"input_ids": tokens[:, :, :-1], "labels": tokens[:, :, 1:]}
+    return tf.data.Dataset.from_tensor_slices(features).map(gpt_pretrainer.features_to_inputs).repeat()
+
+
+EXACT_TRAINING = TrainingConfig(steps=8, checkpoint_every=4, learning_rate=1e-3, warmup_fraction=0.25)
+
+
+def test_a_resumed_run_continues_the_schedule_and_optimizer_state_exactly(tmp_path):
+    uninterrupted, checkpointer = _gpt_run(0, str(tmp_path / "a"))
+    loop.fit(uninterrupted, _batches(), None, EXACT_TRAINING, checkpointer, str(tmp_path / "logs_a"), 0)
+    assert loop.updates_done(uninterrupted) == 8
+    # A run killed after update 4 resumes from the checkpoint written then (kept beside ckpt-8 in a/).
+    resumed, checkpointer = _gpt_run(1, str(tmp_path / "b"))  # other initial weights: the restore must set them
+    checkpointer.checkpoint.restore(str(tmp_path / "a" / "ckpt-4")).assert_existing_objects_matched()
+    assert loop.updates_done(resumed) == 4
+    # The schedule continues from update 4 (warmup of 2 updates, decay to 0 at 8), not from 0.
+    assert float(resumed.optimizer.learning_rate) == pytest.approx(float(warmup_linear_decay(4, 1e-3, 2, 8)))
+    loop.fit(resumed, _batches().skip(4), None, EXACT_TRAINING, checkpointer, str(tmp_path / "logs_b"), 4)
+    assert loop.updates_done(resumed) == 8
+    for ours, theirs in zip(resumed.weights + resumed.optimizer.variables,
+                            uninterrupted.weights + uninterrupted.optimizer.variables):
+        np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-5, atol=1e-6, err_msg=ours.path)
