@@ -107,7 +107,7 @@ def electra_run(tmp_path_factory, lee_corpus_path):
     return output
 
 
-def test_electra_run_writes_the_contract_e_directory(electra_run):
+def test_electra_run_writes_the_documented_output_directory(electra_run):
     assert {"vocab.txt", "config.json", "checkpoints", "logs", "model.keras", "backbone"} <= set(
         output_files(electra_run)
     )

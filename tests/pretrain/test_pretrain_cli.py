@@ -48,7 +48,7 @@ def test_help_documents_every_option(command, capsys):
     assert undocumented == []
 
 
-def test_bert_run_writes_the_contract_e_directory(bert_run):
+def test_bert_run_writes_the_documented_output_directory(bert_run):
     assert {"vocab.txt", "config.json", "checkpoints", "logs", "model.keras", "backbone"} <= set(
         output_files(bert_run)
     )
