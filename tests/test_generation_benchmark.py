@@ -1,12 +1,9 @@
 """benchmarks/generation.py at toy sizes: our decoding loops and perplexity against keras-hub's, with the verdicts
 (equal outputs, SavedModels loading without keras_hub) and the ratios printed."""
 
-import os
 import re
-import subprocess
-import sys
 
-from tests.helpers.repo_root import REPO_ROOT
+from tests.helpers.benchmark_runs import run_benchmark
 
 TOY_SIZES = [
     "--size", "tiny", "--vocabulary-size", "64", "--batch-size", "2", "--prompt-length", "3", "--new-tokens", "3",
@@ -16,11 +13,7 @@ TOY_SIZES = [
 
 
 def test_generation_benchmark_prints_verdicts_and_ratios_at_toy_sizes():
-    command = [sys.executable, "benchmarks/generation.py", *TOY_SIZES]
-    result = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=600,
-                            env=dict(os.environ, PYTHONPATH=REPO_ROOT))
-    assert result.returncode == 0, result.stderr[-3000:]
-    out = result.stdout
+    out = run_benchmark("generation.py", *TOY_SIZES).stdout
     # Same decoder, same cache, same prompts: greedy decoding cannot differ.
     assert "greedy: outputs token-for-token equal: yes (6/6 generated tokens equal" in out, out
     assert re.search(r"beam \(2 beams, no length penalty\): outputs token-for-token equal: (yes|no) ", out), out

@@ -1,12 +1,9 @@
 """benchmarks/serving.py at toy sizes: the serving signatures and their Keras peers answer alike, and the
 requests/s, latency and ratio lines are printed for each batch size."""
 
-import os
 import re
-import subprocess
-import sys
 
-from tests.helpers.repo_root import REPO_ROOT
+from tests.helpers.benchmark_runs import run_benchmark
 
 TOY_SIZES = ["--size", "tiny", "--seq-length", "16", "--vocabulary-size", "200", "--batch-sizes", "1", "4",
              "--requests", "4", "--warmup", "1", "--predict-requests", "1"]
@@ -14,11 +11,7 @@ SIDE = r"([\d,.]+) req/s \(([\d,]+) texts/s\), p50 ([\d.]+) ms, p99 ([\d.]+) ms"
 
 
 def test_serving_benchmark_prints_rates_latencies_and_ratios_at_toy_sizes():
-    command = [sys.executable, "benchmarks/serving.py", *TOY_SIZES]
-    result = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=600,
-                            env=dict(os.environ, PYTHONPATH=REPO_ROOT))
-    assert result.returncode == 0, result.stderr[-3000:]
-    out = result.stdout
+    out = run_benchmark("serving.py", *TOY_SIZES).stdout
     assert "serving benchmark: TextClassifier on BertEncoder 'tiny' (2 layers, hidden 128), seq_length 16" in out, out
     assert re.search(r"tf\.saved_model\.load [\d.]+ s; same probabilities: yes ", out), out
     rows = [("raw text", "serving_default", "keras preprocessor graph \\+ predict_on_batch"),
