@@ -157,10 +157,16 @@ class PretrainConfig(RunConfig):
             "training": TrainingConfig,
             "electra": ElectraConfig,
         }
+        model = config.get("model", cls.model)
+        if model not in MODELS:  # another objective's run (seq2seq, elmo) or not a run at all
+            raise UsageError(
+                f"a {model!r} run; this needs the output of `pretrain {' | '.join(MODELS)}` "
+                f"(model one of {', '.join(MODELS)})"
+            )
         known = {field.name for field in dataclasses.fields(cls)}
         unknown = sorted(set(config) - known)
         if unknown:
-            raise UsageError(f"unknown config keys {unknown}; expected {sorted(known)}")
+            raise UsageError(f"unknown config keys {unknown} (written by another version?); expected {sorted(known)}")
         values = dict(config)
         for name, section in sections.items():
             values[name] = _section_from_dict(section, name, config.get(name, {}))

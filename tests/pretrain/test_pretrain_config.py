@@ -25,13 +25,13 @@ def test_json_round_trip(tmp_path):
 @pytest.mark.parametrize(
     "changes, message",
     [
-        ({"model": "t5"}, "model must be one of bert, electra, gpt"),
+        ({"model": "t5"}, "a 't5' run; this needs the output of `pretrain bert | electra | gpt`"),
         ({"preset": "huge"}, "preset must be one of"),
         ({"training": {"steps": 0}}, "steps must be at least 1"),
         ({"training": {"warmup_fraction": 1.0}}, "warmup_fraction must be in [0, 1)"),
         ({"data": {"masking": "random"}}, "masking must be one of token, whole-word, ngram, span"),
         ({"data": "lines"}, '"data" must be a JSON object'),
-        ({"epochs": 3}, "unknown config keys ['epochs']"),
+        ({"epochs": 3}, "unknown config keys ['epochs'] (written by another version?)"),
     ],
 )
 def test_invalid_values_are_named(changes, message):
@@ -46,3 +46,11 @@ def test_load_errors_name_the_file_and_line(tmp_path):
         PretrainConfig.load(str(broken))
     with pytest.raises(UsageError, match="cannot read config"):
         PretrainConfig.load(str(tmp_path / "missing.json"))
+
+
+def test_another_objectives_run_is_named_before_its_unknown_keys(tmp_path):
+    seq2seq_run = tmp_path / "config.json"
+    seq2seq_run.write_text('{"model": "seq2seq", "preset": "tiny", "decoding": {"num_beams": 4}}')
+    with pytest.raises(UsageError, match=re.escape(f"{seq2seq_run}: a 'seq2seq' run; this needs the output of")):
+        PretrainConfig.load(str(seq2seq_run))
+
