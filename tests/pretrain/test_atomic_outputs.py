@@ -4,6 +4,7 @@ complete, a kill between the two renames is recovered, and a directory that is n
 import json
 import os
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -18,7 +19,7 @@ from saved_models.backbone_export import export_backbone
 
 
 def _backbone(seed):
-    tf.keras.utils.set_random_seed(seed)
+    keras.utils.set_random_seed(seed)
     return BertEncoder(vocabulary_size=12, num_layers=1, num_heads=2, hidden_dim=8, intermediate_dim=16,
                        max_sequence_length=16)
 
