@@ -2,8 +2,8 @@
 
 Both commands split the corpus once into OUTPUT/data, train one model on one
 process with checkpoints and resume, and end by writing metrics.json; only
-the vocabulary, the model and the export differ, and those stay in their
-pretrainer modules.
+the vocabulary, the model and the export differ, and those are in
+`seq2seq_run.py` and `elmo_run.py`.
 """
 
 import json
