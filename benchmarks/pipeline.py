@@ -27,11 +27,9 @@ Run: .venv/bin/python benchmarks/pipeline.py [--steps 40] [--batch-size 32] [--r
 import argparse
 import os
 import resource
-import sys
 import tempfile
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402

@@ -103,7 +103,7 @@ def test_pretraining_pays_runs_the_recipe_and_resumes(tmp_path, lee_corpus_path)
 def test_pretrain_throughput_benchmark_reads_round_times_from_the_run(tmp_path):
     import re
 
-    command = [sys.executable, "benchmarks/pretrain.py", "--models", "bert", "--preset", "tiny", "--batch-size", "4",
+    command = [sys.executable, "benchmarks/pretrain_throughput.py", "--models", "bert", "--preset", "tiny", "--batch-size", "4",
                "--seq-length", "32", "--vocab-size", "300", "--checkpoint-every", "4", "--rounds", "3",
                "--eval-batches", "1", "--model-steps", "2", "--pipeline-batches", "4"]
     result = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=900,

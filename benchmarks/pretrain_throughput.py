@@ -23,40 +23,23 @@ same run read from its round stamps.)
 
 Usage (about ten minutes on 2 cores):
 
-    python benchmarks/pretrain.py --preset mini --batch-size 16 --seq-length 128
+    python benchmarks/pretrain_throughput.py --preset mini --batch-size 16 --seq-length 128
 """
 
 import argparse
 import os
 import shutil
-import sys
 import tempfile
 import time
 
-# This file is named like the `pretrain` package: take its folder off the path
-# and load the sibling `backbones.py` by file name.
-BENCHMARKS_DIR = os.path.dirname(os.path.abspath(__file__))
-sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != BENCHMARKS_DIR]
-sys.path.insert(0, os.path.dirname(BENCHMARKS_DIR))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import importlib.util  # noqa: E402
-
+import backbones  # noqa: E402  (the sibling benchmark: this script's folder is on the path)
 import numpy as np  # noqa: E402
 
 from layers import BACKBONE_SIZES  # noqa: E402
 from pretrain.runs.pretrain_run import run_pretraining  # noqa: E402
 from pretrain.training.pretrain_config import DataConfig, PretrainConfig, TokenizerConfig, TrainingConfig  # noqa: E402
-
-
-def load_backbones_benchmark():
-    spec = importlib.util.spec_from_file_location("backbones", os.path.join(BENCHMARKS_DIR, "backbones.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-backbones = load_backbones_benchmark()
 
 
 def make_config(model, args, steps):
