@@ -36,7 +36,7 @@ import numpy as np  # noqa: E402
 from pretrain.objectives.pretrained import load_pretrained  # noqa: E402
 from pretrain.runs import ngram_baselines  # noqa: E402
 from pretrain.runs.pretrain_run import examples_dataset, run_pretraining  # noqa: E402
-from pretrain.training.pretrain_config import DataConfig, PretrainConfig, TokenizerConfig, TrainingConfig  # noqa: E402
+from pretrain.training.pretrain_config import TokenizerConfig, TrainingConfig, config_class  # noqa: E402
 
 
 def wiki_sample():
@@ -46,11 +46,11 @@ def wiki_sample():
 
 
 def make_config(model, args):
-    return PretrainConfig(
-        model=model,
+    cls = config_class(model)
+    return cls(
         preset=args.preset,
         tokenizer=TokenizerConfig(vocabulary_size=args.vocab_size),
-        data=DataConfig(
+        data=cls().data.replace(
             corpus=tuple(args.corpus or [wiki_sample()]), corpus_format=args.corpus_format,
             seq_length=args.seq_length, heldout_every=args.heldout_every,
         ),

@@ -39,18 +39,18 @@ import numpy as np  # noqa: E402
 
 from layers import BACKBONE_SIZES  # noqa: E402
 from pretrain.runs.pretrain_run import run_pretraining  # noqa: E402
-from pretrain.training.pretrain_config import DataConfig, PretrainConfig, TokenizerConfig, TrainingConfig  # noqa: E402
+from pretrain.training.pretrain_config import TokenizerConfig, TrainingConfig, config_class  # noqa: E402
 
 
 def make_config(model, args, steps):
     from gensim.test.utils import datapath
 
     corpus = datapath("enwiki-latest-pages-articles1.xml-p000000010p000030302-shortened.bz2")
-    return PretrainConfig(
-        model=model,
+    cls = config_class(model)
+    return cls(
         preset=args.preset,
         tokenizer=TokenizerConfig(vocabulary_size=args.vocab_size),
-        data=DataConfig(corpus=(corpus,), corpus_format="wikixml", seq_length=args.seq_length),
+        data=cls().data.replace(corpus=(corpus,), corpus_format="wikixml", seq_length=args.seq_length),
         training=TrainingConfig(
             steps=steps, batch_size=args.batch_size, checkpoint_every=args.checkpoint_every,
             eval_batches=args.eval_batches,

@@ -7,7 +7,6 @@ import os
 from pretrain.errors import UsageError
 from pretrain.objectives.pretrained import load_pretrained
 from pretrain.text.tokenizer import WordPieceTokenizer
-from pretrain.training.pretrain_config import ENCODER_MODELS
 from tasks.saved_model_backbone import SavedModelBackbone
 
 
@@ -43,9 +42,9 @@ def _load_pretrain_output(model_dir):
     backbone = pretrained.backbone
     config = pretrained.config
     return LoadedBackbone(
-        backbone, pretrained.tokenizer(), "bert" if config.model in ENCODER_MODELS else "gpt", sorted(backbone.input),
+        backbone, pretrained.tokenizer(), "bert" if config.encoder else "gpt", sorted(backbone.input),
         backbone.hidden_dim,
-        backbone.max_sequence_length, pooler_trained=config.model == "bert" and config.data.nsp,
+        backbone.max_sequence_length, pooler_trained=config.pooler_trained,
     )
 
 

@@ -42,7 +42,7 @@ def run(args):
     from pretrain.objectives.pretrained import load_pretrained
 
     pretrained = load_pretrained(args.model)
-    if pretrained.config.model == "gpt" and not args.backbone_only:
+    if not pretrained.config.encoder and not args.backbone_only:  # a GPT decoder: it generates
         return _export_generation(args, pretrained)
     from saved_models.backbone_export import export_backbone
 

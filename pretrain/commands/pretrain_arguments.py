@@ -2,8 +2,11 @@
 
 Every option defaults to "not given": the configuration starts from
 `--config FILE` (a `config.json` written by an earlier run) or from the
-defaults of `PretrainConfig`, and only the options on the command line
-override it (`dataclasses.replace`).
+defaults of the objective's config (`BertPretrainConfig`, `ElectraPretrainConfig`,
+`GptPretrainConfig`), and only the options on the command line override it
+(`dataclasses.replace`). An objective declares the options of the fields its
+config has: masking for BERT and ELECTRA, next-sentence prediction and UniLM
+for BERT, the generator for ELECTRA.
 """
 
 import os
@@ -18,19 +21,21 @@ from pretrain.commands.options import (
 )
 from pretrain.errors import UsageError
 from pretrain.training.pretrain_config import (
-    ENCODER_MODELS,
     MASKING_MODES,
     OPTIMIZERS,
     PRECISIONS,
     PRESETS,
     TOKEN_VECTORS,
-    PretrainConfig,
+    BertDataConfig,
+    ElectraPretrainConfig,
+    MaskedDataConfig,
+    config_class,
 )
 
 
 def add_arguments(parser, model):
     """Adds the pretraining options of `model` ("bert", "electra" or "gpt") to `parser`."""
-    defaults = PretrainConfig()
+    defaults = config_class(model)()
     data, training, tokenizer = defaults.data, defaults.training, defaults.tokenizer
     add_corpus_options(parser, required=False, corpus_format=None, errors=None)
     add_output_option(
@@ -78,7 +83,7 @@ def add_arguments(parser, model):
         "backbones gains several points, docs/pretraining.md), none starts from random values",
     )
     add_casing_option(parser)
-    if model in ENCODER_MODELS:
+    if isinstance(data, MaskedDataConfig):
         parser.add_argument(
             "--masking", choices=MASKING_MODES,
             help="masking unit: token (BERT, default), whole-word, ngram (1-3 words, "
@@ -88,7 +93,7 @@ def add_arguments(parser, model):
             "--max-predictions", type=positive_int,
             help=f"masked positions per sequence at most (default {data.max_predictions})",
         )
-    if model == "electra":
+    if isinstance(defaults, ElectraPretrainConfig):
         parser.add_argument(
             "--generator-layers", type=positive_int,
             help="encoder blocks of the generator, as wide as the backbone and sharing its embeddings "
@@ -97,9 +102,9 @@ def add_arguments(parser, model):
         parser.add_argument(
             "--discriminator-weight", type=float,
             help=f"weight of the replaced-token loss beside the generator's masked-LM loss "
-            f"(default {defaults.electra.discriminator_weight}, ELECTRA's)",
+            f"(default {defaults.generator.discriminator_weight}, ELECTRA's)",
         )
-    if model == "bert":
+    if isinstance(data, BertDataConfig):
         parser.add_argument(
             "--no-nsp", action="store_true",
             help="drop next-sentence prediction (RoBERTa/SpanBERT style); segments are then "
@@ -165,22 +170,22 @@ def _given(**values):
 
 
 def config_from_args(args, model):
-    """The `PretrainConfig` of `args`: `--config` (or defaults) with the given options applied."""
-    config = PretrainConfig.load(args.config) if args.config else PretrainConfig(model=model)
-    if config.model != model:
-        raise UsageError(f"--config {args.config} is a {config.model} config; use `pretrain {config.model}`")
-    bert = model == "bert"
-    encoder = model in ENCODER_MODELS
+    """The config of `model` from `args`: `--config` (or defaults) with the given options applied."""
+    cls = config_class(model)
+    config = cls.load(args.config) if args.config else cls()
+    # The objective's own options (`add_arguments` declares only those its config has).
+    masking, max_predictions = getattr(args, "masking", None), getattr(args, "max_predictions", None)
+    no_nsp, unilm = getattr(args, "no_nsp", False), getattr(args, "unilm", False)
     data = config.data.replace(
         **_given(
             corpus=tuple(os.path.abspath(p) for p in args.corpus) if args.corpus else None,
             corpus_format=args.corpus_format,
             errors=args.errors,
             seq_length=args.seq_length,
-            masking=args.masking if encoder else None,
-            max_predictions=args.max_predictions if encoder else None,
-            nsp=False if model == "electra" or (bert and args.no_nsp) else None,
-            unilm=True if bert and args.unilm else None,
+            masking=masking,
+            max_predictions=max_predictions,
+            nsp=False if no_nsp else None,
+            unilm=True if unilm else None,
             heldout_every=args.heldout_every,
             seed=args.seed,
         )
@@ -217,8 +222,8 @@ def config_from_args(args, model):
         option = "--preset" if args.preset else "--cased"
         raise UsageError(f"{option} cannot change a model that --init-from {training.init_from} continues; drop {option}")
     changes = dict(data=data, training=training, tokenizer=tokenizer)
-    if model == "electra":
-        changes["electra"] = config.electra.replace(
+    if isinstance(config, ElectraPretrainConfig):
+        changes["generator"] = config.generator.replace(
             **_given(generator_layers=args.generator_layers, discriminator_weight=args.discriminator_weight)
         )
     if args.preset is not None and args.preset != config.preset:

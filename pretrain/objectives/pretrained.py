@@ -21,13 +21,13 @@ import os
 import keras
 import tensorflow as tf
 
-from layers import BertEncoder, GptDecoder
 from pretrain.errors import UsageError
 from pretrain.objectives.bert_pretrainer import BertPretrainer
 from pretrain.objectives.electra_pretrainer import ElectraPretrainer
 from pretrain.objectives.gpt_pretrainer import GptPretrainer
+from pretrain.objectives.objective import objective_of
 from pretrain.text.tokenizer import WordPieceTokenizer, load_vocabulary
-from pretrain.training.pretrain_config import ENCODER_MODELS, PretrainConfig
+from pretrain.training.pretrain_config import PretrainConfig
 
 # The classes a `model.keras` of `pretrain bert|electra|gpt` may hold, passed to Keras by name.
 PRETRAINER_CLASSES = {cls.__name__: cls for cls in (BertPretrainer, ElectraPretrainer, GptPretrainer)}
@@ -39,7 +39,8 @@ class Pretrained:
 
     Attributes:
         backbone: keras.Model. The trained encoder/decoder (layer name "backbone").
-        config: PretrainConfig. The configuration the run was trained with.
+        config: PretrainConfig. The configuration the run was trained with (`BertPretrainConfig`,
+            `ElectraPretrainConfig` or `GptPretrainConfig`).
         vocabulary_path: str. The run's `vocab.txt`.
         model_dir: str. The output directory it was loaded from.
         model: keras.Model. The whole pretraining model: the backbone and
@@ -92,18 +93,11 @@ def _load_model(model_path):
 
 
 def build_pretrainer(config, backbone, name=None):
-    """The pretraining model of `config.model` (a `PretrainConfig`) around `backbone`, uncompiled."""
-    if config.model == "bert":
-        return BertPretrainer(backbone, nsp=config.data.nsp, unilm=config.data.unilm, name=name)
-    if config.model == "electra":
-        return ElectraPretrainer(
-            backbone,
-            generator_layers=config.electra.generator_layers,
-            discriminator_weight=config.electra.discriminator_weight,
-            seed=config.training.seed,
-            name=name,
-        )
-    return GptPretrainer(backbone, name=name)
+    """The pretraining model of `config` around `backbone`, uncompiled.
+
+    `config` is a `BertPretrainConfig`, `ElectraPretrainConfig` or `GptPretrainConfig`.
+    """
+    return objective_of(config).pretrainer(config, backbone, name)
 
 
 def _restore_latest_checkpoint(config, model_dir):
@@ -112,8 +106,7 @@ def _restore_latest_checkpoint(config, model_dir):
         raise UsageError(
             f"{model_dir} has neither model.keras nor a checkpoint; the run has not trained yet"
         )
-    backbone_class = _backbone_class(config.model)
-    backbone = backbone_class.from_config(dict(config.backbone, dtype=None))
+    backbone = objective_of(config).backbone_class.from_config(dict(config.backbone, dtype=None))
     model = build_pretrainer(config, backbone)
     tf.train.Checkpoint(model=model).restore(latest).expect_partial()
     return model
@@ -127,6 +120,3 @@ def _backbone_of(model):
         return model.backbone
     return model.get_layer("backbone")
 
-
-def _backbone_class(model):
-    return BertEncoder if model in ENCODER_MODELS else GptDecoder

@@ -23,7 +23,7 @@ from pretrain.objectives.pretrained import load_pretrained
 from pretrain.runs import ngram_baselines
 from pretrain.runs.pretrain_run import run_pretraining
 from pretrain.text.tokenizer import SPECIAL_TOKENS
-from pretrain.training.pretrain_config import DataConfig, PretrainConfig, TokenizerConfig, TrainingConfig
+from pretrain.training.pretrain_config import BertPretrainConfig, BertDataConfig, TokenizerConfig, TrainingConfig
 
 logger = logging.getLogger(__name__)
 
@@ -31,11 +31,12 @@ DEMO_STEPS = 400
 
 
 def demo_config(corpus, corpus_format, steps=DEMO_STEPS):
-    return PretrainConfig(
-        model="bert",
+    return BertPretrainConfig(
         preset="tiny",
         tokenizer=TokenizerConfig(vocabulary_size=8000),
-        data=DataConfig(corpus=(corpus,), corpus_format=corpus_format, seq_length=128, masking="whole-word", nsp=False),
+        data=BertDataConfig(
+            corpus=(corpus,), corpus_format=corpus_format, seq_length=128, masking="whole-word", nsp=False
+        ),
         training=TrainingConfig(steps=steps, batch_size=64, learning_rate=1e-3, checkpoint_every=200, eval_batches=10),
     )
 

@@ -28,20 +28,18 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from layers import BACKBONE_SIZES, BertEncoder, GptDecoder
+from layers import BACKBONE_SIZES
 from pretrain.atomic_files import atomic_file
 from pretrain.embeddings.token_vectors import initial_token_embedding, train_token_vectors
 from pretrain.errors import UsageError
-from pretrain.examples.bert_examples import bert_dataset
-from pretrain.examples.gpt_examples import gpt_dataset
-from pretrain.objectives import bert_pretrainer, electra_pretrainer, gpt_pretrainer
+from pretrain.objectives.objective import objective_of
 from pretrain.objectives.pretrained import build_pretrainer, load_pretrained, read_run
 from pretrain.runs.continued_pretraining import continued_config, copy_pretrained_weights
 from pretrain.text.corpus import read_documents
 from pretrain.text.tokenizer import WordPieceTokenizer, load_vocabulary, save_vocabulary, train_vocabulary
 from pretrain.training import loop
 from pretrain.training.optimizer import create_optimizer, resumed_schedule, warmup_updates
-from pretrain.training.pretrain_config import ENCODER_MODELS, PretrainConfig
+from pretrain.training.pretrain_config import PretrainConfig
 from saved_models.backbone_export import export_backbone
 
 logger = logging.getLogger(__name__)
@@ -50,12 +48,6 @@ logger = logging.getLogger(__name__)
 INITIAL_TOKEN_EMBEDDING = "initial_token_embedding.npy"
 # Examples are shuffled in a buffer of this many.
 SHUFFLE_BUFFER = 1000
-# Each objective's batch of example features -> Keras `(x, y)`.
-FEATURES_TO_INPUTS = {
-    "bert": bert_pretrainer.features_to_inputs,
-    "electra": electra_pretrainer.features_to_inputs,
-    "gpt": gpt_pretrainer.features_to_inputs,
-}
 
 
 def split_corpus(data, data_dir):
@@ -187,18 +179,17 @@ def prepare_vocabulary(config, output_dir, data_dir, vocab_file, resuming, chief
 
 def check_corpus(config, counts):
     """Fails early on a corpus too small for the objective."""
-    if config.model == "bert" and config.data.nsp and counts["train_documents"] < 2:
+    needed, reason = config.minimum_train_documents()
+    if counts["train_documents"] < needed:
         raise UsageError(
             f"{', '.join(config.data.corpus)} has {counts['train_documents']} training document(s); "
-            "next-sentence prediction draws random segments from another document. "
-            "Add documents (a blank line separates them in the lines and prose formats) "
-            "or pass --no-nsp"
+            f"{reason}"
         )
 
 
 def build_backbone(config, vocabulary_size):
     """The backbone of `config`: its saved `backbone` config if any, else the preset."""
-    backbone_class = BertEncoder if config.model in ENCODER_MODELS else GptDecoder
+    backbone_class = objective_of(config).backbone_class
     if config.backbone is not None:
         backbone_config = dict(config.backbone, vocabulary_size=vocabulary_size, name="backbone")
         backbone_config.pop("dtype", None)
@@ -247,34 +238,13 @@ def start_from_token_vectors(backbone, tokenizer, data_dir, output_dir, num_work
 
 
 def examples_dataset(config, tokenizer, path, seed, shuffle_buffer, shard_index=0, num_shards=1):
-    """Unbatched examples of the objective from a lines-format file (ELECTRA's are BERT's, without NSP)."""
-    if config.model in ENCODER_MODELS:
-        return bert_dataset(
-            path,
-            tokenizer,
-            seq_length=config.data.seq_length,
-            max_predictions=config.data.max_predictions,
-            masking=config.data.masking,
-            nsp=config.data.nsp,
-            seed=seed,
-            shuffle_buffer=shuffle_buffer,
-            shard_index=shard_index,
-            num_shards=num_shards,
-        )
-    return gpt_dataset(
-        path,
-        tokenizer,
-        seq_length=config.data.seq_length,
-        seed=seed,
-        shuffle_buffer=shuffle_buffer,
-        shard_index=shard_index,
-        num_shards=num_shards,
-    )
+    """Unbatched examples of the objective from a lines-format file."""
+    return objective_of(config).examples(config, tokenizer, path, seed, shuffle_buffer, shard_index, num_shards)
 
 
 def build_datasets(config, tokenizer, data_dir, counts, seed, worker_index=0, num_workers=1):
     """Endless training batches, and a fixed list of held-out batches (or None)."""
-    features_to_inputs = FEATURES_TO_INPUTS[config.model]
+    objective = objective_of(config)
     batch_size = config.training.batch_size
     options = tf.data.Options()
     # Each worker reads its own shard of the documents (below), not of the files.
@@ -283,9 +253,7 @@ def build_datasets(config, tokenizer, data_dir, counts, seed, worker_index=0, nu
         config, tokenizer, os.path.join(data_dir, "train.txt"), seed, SHUFFLE_BUFFER,
         worker_index, num_workers,
     )
-    train = train.repeat().batch(batch_size, drop_remainder=True).map(features_to_inputs)
-    if config.data.unilm:
-        train = bert_pretrainer.with_attention_modes(train, seed)
+    train = objective.inputs(config, train.repeat().batch(batch_size, drop_remainder=True), seed)
     train = train.prefetch(tf.data.AUTOTUNE).with_options(options)
     if not (config.training.eval_batches and counts["heldout_documents"]):
         return train, None
@@ -293,9 +261,7 @@ def build_datasets(config, tokenizer, data_dir, counts, seed, worker_index=0, nu
     heldout = examples_dataset(
         config, tokenizer, os.path.join(data_dir, "heldout.txt"), config.data.seed, SHUFFLE_BUFFER
     )
-    heldout = heldout.repeat().batch(batch_size, drop_remainder=True).map(features_to_inputs)
-    if config.data.unilm:
-        heldout = bert_pretrainer.with_attention_modes(heldout, config.data.seed)
+    heldout = objective.inputs(config, heldout.repeat().batch(batch_size, drop_remainder=True), config.data.seed)
     heldout = heldout.take(config.training.eval_batches).cache().with_options(options)
     return train, heldout
 
@@ -310,7 +276,7 @@ def export_outputs(model, config, output_dir):
         os.path.join(output_dir, config.tokenizer.vocabulary),
         dataclasses.asdict(config.tokenizer),
         seq_length=config.data.seq_length,
-        pooler_trained=config.model == "bert" and config.data.nsp,
+        pooler_trained=config.pooler_trained,
     )
 
 

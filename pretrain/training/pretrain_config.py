@@ -1,19 +1,23 @@
-"""The configuration of a pretraining run, saved as `OUTPUT/config.json`.
+"""The configuration of a `pretrain bert|electra|gpt` run, saved as `OUTPUT/config.json`.
 
-One dataclass per concern: `TokenizerConfig` (how text becomes ids),
-`DataConfig` (corpus and the objective's example builder), `TrainingConfig`
-(optimizer, schedule, checkpoints), `ElectraConfig` (the generator of
-`pretrain electra`) and `PretrainConfig`, which holds them with the model kind
-(`"bert"`, `"electra"` or `"gpt"`), the backbone size preset and, once a run
-has started, the backbone's own `get_config()`. Its JSON layout:
-`{"model", "backbone", "tokenizer", "data", "training", ...}`.
+One dataclass per objective: `BertPretrainConfig`, `ElectraPretrainConfig` and `GptPretrainConfig`,
+each holding the sections it uses: `TokenizerConfig` (how text becomes ids),
+its data section (`DataConfig` for GPT; `MaskedDataConfig` adds ELECTRA's
+masking; `BertDataConfig` adds next-sentence prediction and UniLM),
+`TrainingConfig` (optimizer, schedule, checkpoints) and, for ELECTRA,
+`GeneratorConfig`. `PretrainConfig` is what they share; its `from_dict` and
+`load` read any of them by the `"model"` key. A run's JSON layout:
+`{"model", "preset", "backbone", "tokenizer", "data", "training", ...}`.
+(seq2seq and ELMo keep their configs beside their objectives.)
 
 Example:
 
->>> config = PretrainConfig(model="bert", preset="tiny")
+>>> config = BertPretrainConfig(preset="tiny")
 >>> config = config.replace(training=config.training.replace(steps=10))
 >>> PretrainConfig.from_dict(config.to_dict()) == config
 True
+>>> GptPretrainConfig().data.seq_length
+128
 """
 
 import dataclasses
@@ -22,8 +26,6 @@ import json
 from pretrain.errors import UsageError
 
 MODELS = ("bert", "electra", "gpt")
-# The models whose backbone is a `BertEncoder` (fine-tuned for classification and tagging).
-ENCODER_MODELS = ("bert", "electra")
 PRESETS = ("tiny", "mini", "small", "base")
 MASKING_MODES = ("token", "whole-word", "ngram", "span")
 OPTIMIZERS = ("adamw", "lamb")
@@ -70,6 +72,8 @@ class TokenizerConfig(_Replaceable):
 
 @dataclasses.dataclass(frozen=True)
 class DataConfig(_Replaceable):
+    """The corpus and how it is cut into examples: what every objective reads (GPT's whole data config)."""
+
     # Corpus files, directories or globs; read with `pretrain.text.corpus.read_documents`.
     corpus: tuple = ()
     corpus_format: str = "lines"
@@ -77,18 +81,30 @@ class DataConfig(_Replaceable):
     errors: str = "strict"
     # 128 tokens is google-research/bert's phase-1 length.
     seq_length: int = 128
-    # BERT: at most this many masked positions per sequence (google-research/bert: 20 at 128).
-    max_predictions: int = 20
-    # BERT masking unit: token (BERT), whole-word, ngram (Model Garden) or span (SpanBERT).
-    masking: str = "token"
-    # BERT next-sentence prediction; RoBERTa and SpanBERT drop it.
-    nsp: bool = True
-    # BERT: mix UniLM's bidirectional, left-to-right and seq2seq attention masks per example.
-    unilm: bool = False
     # One document in `heldout_every` goes to the held-out split used for evaluation.
     heldout_every: int = 20
-    # Seed of the example builder; a resumed run offsets it by the step it resumes at.
+    # Seed of the example builder: the training batches are a function of it and the batch number.
     seed: int = 0
+
+
+@dataclasses.dataclass(frozen=True)
+class MaskedDataConfig(DataConfig):
+    """The data of a masked objective (ELECTRA's generator): the corpus and how tokens are masked."""
+
+    # At most this many masked positions per sequence (google-research/bert: 20 at 128).
+    max_predictions: int = 20
+    # Masking unit: token (BERT), whole-word, ngram (Model Garden) or span (SpanBERT).
+    masking: str = "token"
+
+
+@dataclasses.dataclass(frozen=True)
+class BertDataConfig(MaskedDataConfig):
+    """BERT's data: masked tokens, next-sentence pairs and, optionally, UniLM's attention masks."""
+
+    # Next-sentence prediction; RoBERTa and SpanBERT drop it.
+    nsp: bool = True
+    # Mix UniLM's bidirectional, left-to-right and seq2seq attention masks per example.
+    unilm: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -129,7 +145,9 @@ class TrainingConfig(_Replaceable):
 
 
 @dataclasses.dataclass(frozen=True)
-class ElectraConfig(_Replaceable):
+class GeneratorConfig(_Replaceable):
+    """ELECTRA's generator and how its loss is weighed."""
+
     # Encoder blocks of the generator (None: a quarter of the backbone's, at least one).
     generator_layers: int = None
     # Weight of the replaced-token-detection loss beside the generator's masked-LM loss (ELECTRA: 50).
@@ -138,39 +156,57 @@ class ElectraConfig(_Replaceable):
 
 @dataclasses.dataclass(frozen=True)
 class PretrainConfig(RunConfig):
-    model: str = "bert"
+    """What `BertPretrainConfig`, `ElectraPretrainConfig` and `GptPretrainConfig` share.
+
+    Build one of those (or `config_class(model)`): `model` names the objective and is fixed by
+    the class. `from_dict` and `load` on this class read any of the three by its `"model"` key.
+    """
+
+    model: str = dataclasses.field(default=None, init=False)
     # Backbone size (`layers.BACKBONE_SIZES`); `backbone` below records the built config.
     preset: str = "tiny"
     tokenizer: TokenizerConfig = TokenizerConfig()
     data: DataConfig = DataConfig()
     training: TrainingConfig = TrainingConfig()
-    # Used by model "electra" only.
-    electra: ElectraConfig = ElectraConfig()
     # The backbone's `get_config()`, filled in when the model is built.
     backbone: dict = None
 
+    # The backbone is a `BertEncoder` (fine-tuned for classification and tagging), else a `GptDecoder`.
+    encoder = False
+
+    @property
+    def pooler_trained(self):
+        """Whether pretraining trained the backbone's [CLS] pooler (next-sentence prediction)."""
+        return False
+
+    def minimum_train_documents(self):
+        """The training documents the objective needs, and what to do with fewer (None: one suffices)."""
+        return 1, None
+
     @classmethod
     def from_dict(cls, config):
-        sections = {
-            "tokenizer": TokenizerConfig,
-            "data": DataConfig,
-            "training": TrainingConfig,
-            "electra": ElectraConfig,
-        }
-        model = config.get("model", cls.model)
+        """The config of `config["model"]` (checked against `cls` unless `cls` is `PretrainConfig`)."""
+        model = config.get("model", cls.model or "bert")
         if model not in MODELS:  # another objective's run (seq2seq, elmo) or not a run at all
             raise UsageError(
                 f"a {model!r} run; this needs the output of `pretrain {' | '.join(MODELS)}` "
                 f"(model one of {', '.join(MODELS)})"
             )
-        known = {field.name for field in dataclasses.fields(cls)}
-        unknown = sorted(set(config) - known)
+        if cls.model is not None and model != cls.model:
+            raise UsageError(f"a {model} config; use `pretrain {model}`")
+        target = CONFIG_CLASSES[model]
+        config = _without_other_objectives_keys(dict(config), target)
+        fields = {field.name: field for field in dataclasses.fields(target) if field.init}
+        unknown = sorted(set(config) - set(fields) - {"model"})
         if unknown:
-            raise UsageError(f"unknown config keys {unknown} (written by another version?); expected {sorted(known)}")
-        values = dict(config)
-        for name, section in sections.items():
-            values[name] = _section_from_dict(section, name, config.get(name, {}))
-        return cls(**values).validated()
+            raise UsageError(
+                f"unknown config keys {unknown} (written by another version?); expected {sorted(fields)}"
+            )
+        values = {name: value for name, value in config.items() if name != "model"}
+        for name, field in fields.items():
+            if dataclasses.is_dataclass(field.type) and name in config:
+                values[name] = _section_from_dict(field.type, name, config[name])
+        return target(**values).validated()
 
     @classmethod
     def load(cls, path):
@@ -191,7 +227,6 @@ class PretrainConfig(RunConfig):
         """`self` if every value is in range, else a `UsageError` naming it."""
         _check_choice("model", self.model, MODELS)
         _check_choice("preset", self.preset, PRESETS)
-        _check_choice("masking", self.data.masking, MASKING_MODES)
         _check_choice("optimizer", self.training.optimizer, OPTIMIZERS)
         _check_choice("token_vectors", self.training.token_vectors, TOKEN_VECTORS)
         _check_choice("precision", self.training.precision, PRECISIONS)
@@ -204,7 +239,6 @@ class PretrainConfig(RunConfig):
             ("keep_checkpoints", self.training.keep_checkpoints, 1),
             ("eval_batches", self.training.eval_batches, 0),
             ("seq_length", self.data.seq_length, 8),
-            ("max_predictions", self.data.max_predictions, 1),
             ("heldout_every", self.data.heldout_every, 2),
             ("vocabulary_size", self.tokenizer.vocabulary_size, 10),
         ):
@@ -220,17 +254,112 @@ class PretrainConfig(RunConfig):
                 "gradients inside a conditional that tf.distribute cannot synchronise across "
                 "replicas. Under mirrored or multi-worker training raise --batch-size instead"
             )
-        if self.model == "electra" and (self.data.nsp or self.data.unilm):
-            raise UsageError(
-                "electra learns replaced-token detection only: set data.nsp and data.unilm to false"
-            )
-        if self.electra.generator_layers is not None and self.electra.generator_layers < 1:
-            raise UsageError(f"generator_layers must be at least 1, got {self.electra.generator_layers}")
-        if self.electra.discriminator_weight <= 0:
-            raise UsageError(f"discriminator_weight must be positive, got {self.electra.discriminator_weight}")
         if self.training.learning_rate <= 0:
             raise UsageError(f"learning_rate must be positive, got {self.training.learning_rate}")
         return self
+
+
+def _check_masking(data):
+    _check_choice("masking", data.masking, MASKING_MODES)
+    if data.max_predictions < 1:
+        raise UsageError(f"max_predictions must be at least 1, got {data.max_predictions}")
+
+
+@dataclasses.dataclass(frozen=True)
+class BertPretrainConfig(PretrainConfig):
+    """`pretrain bert`: masked LM (token, whole-word, n-gram or span masking), NSP, UniLM masks."""
+
+    model: str = dataclasses.field(default="bert", init=False)
+    data: BertDataConfig = BertDataConfig()
+
+    encoder = True
+
+    @property
+    def pooler_trained(self):
+        return self.data.nsp
+
+    def minimum_train_documents(self):
+        if not self.data.nsp:
+            return 1, None
+        return 2, (
+            "next-sentence prediction draws random segments from another document. Add documents "
+            "(a blank line separates them in the lines and prose formats) or pass --no-nsp"
+        )
+
+    def validated(self):
+        _check_masking(self.data)
+        return super().validated()
+
+
+@dataclasses.dataclass(frozen=True)
+class ElectraPretrainConfig(PretrainConfig):
+    """`pretrain electra`: replaced-token detection against a small masked-LM generator."""
+
+    model: str = dataclasses.field(default="electra", init=False)
+    data: MaskedDataConfig = MaskedDataConfig()
+    generator: GeneratorConfig = GeneratorConfig()
+
+    encoder = True
+
+    def validated(self):
+        _check_masking(self.data)
+        if self.generator.generator_layers is not None and self.generator.generator_layers < 1:
+            raise UsageError(f"generator_layers must be at least 1, got {self.generator.generator_layers}")
+        if self.generator.discriminator_weight <= 0:
+            raise UsageError(f"discriminator_weight must be positive, got {self.generator.discriminator_weight}")
+        return super().validated()
+
+
+@dataclasses.dataclass(frozen=True)
+class GptPretrainConfig(PretrainConfig):
+    """`pretrain gpt`: causal language modelling over packed token windows."""
+
+    model: str = dataclasses.field(default="gpt", init=False)
+
+
+CONFIG_CLASSES = {"bert": BertPretrainConfig, "electra": ElectraPretrainConfig, "gpt": GptPretrainConfig}
+
+
+def config_class(model):
+    """The config class of `model` ("bert", "electra" or "gpt")."""
+    _check_choice("model", model, MODELS)
+    return CONFIG_CLASSES[model]
+
+
+def _without_other_objectives_keys(config, target):
+    """`config` without the keys that configs written before 2026-12-05 held for every objective.
+
+    Those held every objective's options: an `"electra"` section in every run (ELECTRA's is now its
+    `"generator"`) and BERT's data options in GPT and ELECTRA runs, where they had no effect. A data
+    option set to anything but what those versions wrote is an error that names it.
+    """
+    if "electra" in config:
+        section = config.pop("electra")
+        if target is ElectraPretrainConfig and "generator" not in config:
+            config["generator"] = section
+    data = config.get("data")
+    if not isinstance(data, dict):
+        return config
+    data_fields = {field.name for field in dataclasses.fields(_data_class(target))}
+    written = _OLD_DATA_VALUES[target.model]
+    for key in sorted(set(data) & set(written) - data_fields):
+        if data[key] != written[key]:
+            raise UsageError(f"data.{key} = {data[key]!r} does not apply to `pretrain {target.model}`; remove it")
+    config["data"] = {key: value for key, value in data.items() if key in data_fields or key not in written}
+    return config
+
+
+def _data_class(config_cls):
+    return next(field.type for field in dataclasses.fields(config_cls) if field.name == "data")
+
+
+# The data values that configs written before 2026-12-05 held for options an objective does not have.
+_OLD_DATA_VALUES = {
+    "bert": {},
+    "electra": {"nsp": False, "unilm": False},
+    "gpt": {field.name: field.default for field in dataclasses.fields(BertDataConfig)
+            if field.name not in {field.name for field in dataclasses.fields(DataConfig)}},
+}
 
 
 def _section_from_dict(section, name, values):

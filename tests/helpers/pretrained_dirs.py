@@ -6,7 +6,7 @@ import keras
 
 from layers import BertEncoder, GptDecoder
 from pretrain.text.tokenizer import save_vocabulary, train_vocabulary
-from pretrain.training.pretrain_config import PretrainConfig
+from pretrain.training.pretrain_config import config_class
 from saved_models.backbone_export import export_backbone
 
 TINY_SIZE = dict(num_layers=2, num_heads=2, hidden_dim=32, intermediate_dim=64, max_sequence_length=64)
@@ -37,7 +37,7 @@ def make_pretrained_dir(output_dir, lee_corpus_path, model="bert", vocab_size=60
     backbone = backbone_class(vocabulary_size=len(vocabulary), dropout=0.0, name="backbone", **TINY_SIZE)
     wrapper = keras.Model(backbone.input, backbone(backbone.input), name=f"{model}_pretrainer")
     wrapper.save(os.path.join(output_dir, "model.keras"))
-    config = PretrainConfig(model=model, backbone=backbone.get_config())
+    config = config_class(model)(backbone=backbone.get_config())
     config.save(os.path.join(output_dir, "config.json"))
     export_backbone(backbone, os.path.join(output_dir, "backbone"), vocabulary_path, TOKENIZER_OPTIONS, seq_length=16)
     return output_dir, backbone

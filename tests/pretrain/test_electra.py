@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 
 import keras
 import numpy as np
@@ -13,7 +14,7 @@ from layers import BertEncoder
 from pretrain.errors import UsageError
 from pretrain.objectives.electra_pretrainer import ElectraPretrainer, default_generator_layers
 from pretrain.objectives.pretrained import load_pretrained
-from pretrain.training.pretrain_config import PretrainConfig
+from pretrain.training.pretrain_config import ElectraPretrainConfig, GeneratorConfig, PretrainConfig
 from tasks.backbone_loading import load_backbone
 from tests.helpers.pretrain_runs import output_files, tiny_run_arguments, write_lines_corpus
 
@@ -112,8 +113,8 @@ def test_electra_run_writes_the_documented_output_directory(electra_run):
         output_files(electra_run)
     )
     config = PretrainConfig.load(os.path.join(electra_run, "config.json"))
-    assert config.model == "electra" and not config.data.nsp and config.data.masking == "whole-word"
-    assert (config.electra.generator_layers, config.electra.discriminator_weight) == (2, 20.0)
+    assert config.model == "electra" and config.data.masking == "whole-word" and not hasattr(config.data, "nsp")
+    assert (config.generator.generator_layers, config.generator.discriminator_weight) == (2, 20.0)
     with open(os.path.join(electra_run, "metrics.json")) as file:
         metrics = json.load(file)
     assert metrics["step"] == 4
@@ -144,11 +145,10 @@ def test_electra_options_and_errors(tmp_path, capsys):
         cli.main(["electra", "--help"])
     text = capsys.readouterr().out
     assert "--generator-layers" in text and "--masking" in text and "--no-nsp" not in text
-    with pytest.raises(UsageError, match="data.nsp"):
-        PretrainConfig(model="electra").validated()
+    with pytest.raises(UsageError, match=re.escape("data.nsp = True does not apply to `pretrain electra`")):
+        PretrainConfig.from_dict({"model": "electra", "data": {"nsp": True}})
     with pytest.raises(UsageError, match="generator_layers"):
-        PretrainConfig(model="electra", data=PretrainConfig().data.replace(nsp=False),
-                       electra=PretrainConfig().electra.replace(generator_layers=0)).validated()
+        ElectraPretrainConfig(generator=GeneratorConfig(generator_layers=0)).validated()
     config = tmp_path / "config.json"
     config.write_text(json.dumps({"model": "electra", "data": {"nsp": False, "corpus": "x.txt"}}))
     assert cli.main(["bert", "--config", str(config), "--output", str(tmp_path / "out")]) == 2

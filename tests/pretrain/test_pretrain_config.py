@@ -1,13 +1,21 @@
-"""PretrainConfig: JSON round trip, validation and load errors that name the file."""
+"""The configs of `pretrain bert|electra|gpt`: JSON round trip, validation, older versions' configs, load errors."""
 
 import doctest
+import json
 import re
 
 import pytest
 
 from pretrain.errors import UsageError
 from pretrain.training import pretrain_config
-from pretrain.training.pretrain_config import PretrainConfig
+from pretrain.training.pretrain_config import (
+    BertPretrainConfig,
+    ElectraPretrainConfig,
+    GeneratorConfig,
+    GptPretrainConfig,
+    PretrainConfig,
+    config_class,
+)
 
 
 def test_doctests():
@@ -15,7 +23,7 @@ def test_doctests():
 
 
 def test_json_round_trip(tmp_path):
-    config = PretrainConfig(model="gpt", preset="mini", backbone={"num_layers": 3})
+    config = GptPretrainConfig(preset="mini", backbone={"num_layers": 3})
     config = config.replace(data=config.data.replace(corpus=("a.txt", "b/"), seq_length=64))
     path = str(tmp_path / "config.json")
     config.save(path)
@@ -36,7 +44,7 @@ def test_json_round_trip(tmp_path):
 )
 def test_invalid_values_are_named(changes, message):
     with pytest.raises(UsageError, match=re.escape(message)):
-        PretrainConfig.from_dict({**PretrainConfig().to_dict(), **changes})
+        PretrainConfig.from_dict({**BertPretrainConfig().to_dict(), **changes})
 
 
 def test_load_errors_name_the_file_and_line(tmp_path):
@@ -54,3 +62,47 @@ def test_another_objectives_run_is_named_before_its_unknown_keys(tmp_path):
     with pytest.raises(UsageError, match=re.escape(f"{seq2seq_run}: a 'seq2seq' run; this needs the output of")):
         PretrainConfig.load(str(seq2seq_run))
 
+
+
+def test_each_objective_has_only_its_own_options():
+    gpt, electra, bert = GptPretrainConfig(), ElectraPretrainConfig(), BertPretrainConfig()
+    assert not hasattr(gpt.data, "masking") and not hasattr(gpt, "generator")
+    assert electra.data.masking == "token" and not hasattr(electra.data, "nsp")
+    assert bert.data.nsp and not bert.data.unilm and not hasattr(bert, "generator")
+    assert (bert.encoder, electra.encoder, gpt.encoder) == (True, True, False)
+    assert (bert.pooler_trained, electra.pooler_trained, gpt.pooler_trained) == (True, False, False)
+    assert not bert.replace(data=bert.data.replace(nsp=False)).pooler_trained
+    assert [config_class(model)().model for model in ("bert", "electra", "gpt")] == ["bert", "electra", "gpt"]
+    with pytest.raises(TypeError):
+        GptPretrainConfig(model="bert")  # the class fixes the objective
+
+
+def test_a_config_read_for_one_objective_refuses_anothers():
+    with pytest.raises(UsageError, match=re.escape("a gpt config; use `pretrain gpt`")):
+        BertPretrainConfig.from_dict(GptPretrainConfig().to_dict())
+    assert isinstance(PretrainConfig.from_dict(ElectraPretrainConfig().to_dict()), ElectraPretrainConfig)
+
+
+def _old_layout(config, **data):
+    """`config` as versions before 2026-12-05 wrote it: every objective's keys in every run."""
+    values = config.to_dict()
+    values["electra"] = values.pop("generator", {"generator_layers": None, "discriminator_weight": 50.0})
+    values["data"] = {"max_predictions": 20, "masking": "token", "nsp": True, "unilm": False,
+                      **values["data"], **data}
+    return values
+
+
+@pytest.mark.parametrize("config, data", [
+    (GptPretrainConfig(preset="mini"), {}),
+    (ElectraPretrainConfig(generator=GeneratorConfig(generator_layers=2)), {"nsp": False, "unilm": False}),
+    (BertPretrainConfig(), {}),
+])
+def test_run_directories_of_older_versions_still_load(tmp_path, config, data):
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(_old_layout(config, **data)))
+    assert PretrainConfig.load(str(path)) == config
+
+
+def test_an_old_option_that_had_an_effect_is_not_dropped_silently():
+    with pytest.raises(UsageError, match=re.escape("data.masking = 'ngram' does not apply to `pretrain gpt`")):
+        PretrainConfig.from_dict({"model": "gpt", "data": {"masking": "ngram"}})
