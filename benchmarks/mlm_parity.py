@@ -33,8 +33,8 @@ import numpy as np  # noqa: E402
 from layers import BACKBONE_SIZES, BertEncoder  # noqa: E402
 from pretrain.examples.bert_examples import bert_dataset  # noqa: E402
 from pretrain.objectives.bert_pretrainer import BertPretrainer, features_to_inputs  # noqa: E402
-from pretrain.runs.pretrain_run import split_corpus  # noqa: E402
 from pretrain.text.corpus import read_documents  # noqa: E402
+from pretrain.text.corpus_split import split_corpus  # noqa: E402
 from pretrain.text.tokenizer import WordPieceTokenizer, train_vocabulary  # noqa: E402
 from pretrain.training.optimizer import create_optimizer  # noqa: E402
 from pretrain.training.pretrain_config import DataConfig, TrainingConfig  # noqa: E402

@@ -13,10 +13,11 @@ import os
 import tensorflow as tf
 
 from pretrain.errors import UsageError
-from pretrain.runs.pretrain_run import prepare_output_dir, split_corpus
+from pretrain.runs.pretrain_run import prepare_output_dir
+from pretrain.text.corpus_split import split_corpus
 from pretrain.training import loop
-from pretrain.training.optimizer import create_optimizer, resumed_schedule
-from pretrain.training.pretrain_config import TrainingConfig
+from pretrain.runs.resume_check import resumable_config
+from pretrain.training.optimizer import create_optimizer
 
 logger = logging.getLogger(__name__)
 
@@ -54,11 +55,14 @@ def train_with_resume(model, config, output_dir, build_datasets):
         the last round's metrics ({} when the run had already finished) and the
         update counter.
     """
-    config = config.replace(training=resumed_training(config.training, output_dir))
+    checkpoint_dir = os.path.join(output_dir, "checkpoints")
+    config_path = os.path.join(output_dir, "config.json")
+    if tf.train.latest_checkpoint(checkpoint_dir) is not None and os.path.exists(config_path):
+        with open(config_path, encoding="utf-8") as file:
+            saved = json.load(file)
+        config = resumable_config(config, saved, output_dir, "rerun it with the options in " + config_path)
     model.compile(optimizer=create_optimizer(config.training, model), jit_compile=config.training.jit_compile)
-    checkpointer = loop.Checkpointer(
-        model, os.path.join(output_dir, "checkpoints"), max_to_keep=config.training.keep_checkpoints
-    )
+    checkpointer = loop.Checkpointer(model, checkpoint_dir, max_to_keep=config.training.keep_checkpoints)
     step = checkpointer.restore()
     config = config.replace(backbone=model.backbone.get_config())
     config.save(os.path.join(output_dir, "config.json"))
@@ -71,17 +75,6 @@ def train_with_resume(model, config, output_dir, build_datasets):
             model, train, heldout, config.training, checkpointer, os.path.join(output_dir, "logs"), step
         )
     return config, metrics, int(model.optimizer.iterations)
-
-
-def resumed_training(training, output_dir):
-    """`training`, keeping the warmup length of the run already in `output_dir` (if any): training longer
-    with a larger `steps` does not warm up again."""
-    saved_path = os.path.join(output_dir, "config.json")
-    if not os.path.exists(saved_path):
-        return training
-    with open(saved_path, encoding="utf-8") as file:
-        saved = TrainingConfig(**json.load(file)["training"])
-    return resumed_schedule(training, saved)
 
 
 def finish_run(metrics, final_step, output_dir):

@@ -35,10 +35,12 @@ from pretrain.errors import UsageError
 from pretrain.objectives.objective import objective_of
 from pretrain.objectives.pretrained import build_pretrainer, load_pretrained, read_run
 from pretrain.runs.continued_pretraining import continued_config, copy_pretrained_weights
+from pretrain.runs.resume_check import resumable_config
 from pretrain.text.corpus import read_documents
+from pretrain.text.corpus_split import split_corpus
 from pretrain.text.tokenizer import WordPieceTokenizer, load_vocabulary, save_vocabulary, train_vocabulary
 from pretrain.training import loop
-from pretrain.training.optimizer import create_optimizer, resumed_schedule, warmup_updates
+from pretrain.training.optimizer import create_optimizer
 from pretrain.training.pretrain_config import PretrainConfig
 from saved_models.backbone_export import export_backbone
 
@@ -50,55 +52,6 @@ INITIAL_TOKEN_EMBEDDING = "initial_token_embedding.npy"
 SHUFFLE_BUFFER = 1000
 
 
-def split_corpus(data, data_dir):
-    """Writes the corpus once as `train.txt` and `heldout.txt` in the lines format.
-
-    Document `i` is held out when `i % heldout_every == heldout_every - 1`, so
-    a corpus shorter than `heldout_every` documents has no held-out split. The
-    plain-text copy is also what later epochs read, which spares them
-    decompressing and parsing the original (e.g. a Wikipedia XML dump).
-
-    Returns:
-        dict. `train_documents` and `heldout_documents` counts.
-    """
-    summary_path = os.path.join(data_dir, "split.json")
-    source = {
-        "corpus": list(data.corpus),
-        "corpus_format": data.corpus_format,
-        "errors": data.errors,
-        "heldout_every": data.heldout_every,
-    }
-    if os.path.isfile(summary_path):
-        with open(summary_path, encoding="utf-8") as file:
-            summary = json.load(file)
-        if summary.get("source") == source:
-            return summary["counts"]
-    os.makedirs(data_dir, exist_ok=True)
-    counts = {"train_documents": 0, "heldout_documents": 0}
-    every = data.heldout_every
-    logger.info(f"Reading the corpus {', '.join(data.corpus)}")
-    with open(os.path.join(data_dir, "train.txt"), "w", encoding="utf-8") as train, open(
-        os.path.join(data_dir, "heldout.txt"), "w", encoding="utf-8"
-    ) as heldout:
-        documents = read_documents(data.corpus, data.corpus_format, data.errors)
-        number = 0
-        for document in documents:
-            sentences = [" ".join(sentence.split()) for sentence in document]
-            sentences = [sentence for sentence in sentences if sentence]
-            if not sentences:
-                continue
-            split = "heldout" if number % every == every - 1 else "train"
-            (heldout if split == "heldout" else train).write("\n".join(sentences) + "\n\n")
-            counts[f"{split}_documents"] += 1
-            number += 1
-    with open(summary_path, "w", encoding="utf-8") as file:
-        json.dump({"source": source, "counts": counts}, file, indent=2)
-    logger.info(
-        f"{counts['train_documents']} training and {counts['heldout_documents']} held-out documents",
-    )
-    return counts
-
-
 def prepare_output_dir(output_dir):
     try:
         os.makedirs(output_dir, exist_ok=True)
@@ -108,46 +61,11 @@ def prepare_output_dir(output_dir):
         raise UsageError(f"output directory {output_dir} is not writable; choose another --output")
 
 
-def _flatten(config, prefix=""):
-    flat = {}
-    for key, value in config.items():
-        if isinstance(value, dict) and key != "backbone":
-            flat.update(_flatten(value, f"{prefix}{key}."))
-        else:
-            flat[prefix + key] = value
-    return flat
-
-
 def check_resumable(config, output_dir):
-    """The config to resume the run in `output_dir` with; a `UsageError` if it was started with another one.
-
-    `training.steps` may differ: the run trains on to the new count (or is finished already), keeping its
-    warmup length in updates (`resumed_schedule`; a started run's warmup does not change). How the run is
-    distributed, checkpointed and evaluated (`strategy`, `checkpoint_every`, `keep_checkpoints`,
-    `eval_batches`) may change too: none of them changes the model.
-    """
-    saved = PretrainConfig.load(os.path.join(output_dir, "config.json"))
-    training = resumed_schedule(config.training, saved.training)
-    if training is not config.training:
-        logger.info(f"the run keeps its warmup of {warmup_updates(training)} updates; the decay now ends at "
-                    f"update {training.steps}")
-    config = config.replace(training=training)
-    ignored = {"backbone", "training.steps", "training.warmup_fraction", "training.strategy",
-               "training.checkpoint_every", "training.keep_checkpoints", "training.eval_batches"}
-    old, new = _flatten(saved.to_dict()), _flatten(config.to_dict())
-    differences = [
-        f"{key}: {old.get(key)!r} in the checkpoint, {new.get(key)!r} now"
-        for key in sorted(set(old) | set(new))
-        if key not in ignored and old.get(key) != new.get(key)
-    ]
-    if differences:
-        raise UsageError(
-            f"{output_dir} holds a run started with a different configuration ("
-            + "; ".join(differences)
-            + f"). Resume it with --config {os.path.join(output_dir, 'config.json')} (only --steps may "
-            "change), or choose a new --output"
-        )
-    return config
+    """The config to resume the run in `output_dir` with (`resume_check.resumable_config`)."""
+    config_path = os.path.join(output_dir, "config.json")
+    saved = PretrainConfig.load(config_path)  # read as this version writes it
+    return resumable_config(config, saved.to_dict(), output_dir, f"pass --config {config_path}")
 
 
 def prepare_vocabulary(config, output_dir, data_dir, vocab_file, resuming, chief):

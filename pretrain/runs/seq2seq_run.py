@@ -33,7 +33,7 @@ from saved_models.seq2seq_export import export_seq2seq
 def build_datasets(config, tokenizer, data_dir, counts, seed):
     """Endless training batches and a fixed set of held-out batches (or None).
 
-    `data_dir` holds the corpus split by `pretrain.runs.pretrain_run.split_corpus`.
+    `data_dir` holds the corpus split by `pretrain.text.corpus_split.split_corpus`.
     """
     batch_size = config.training.batch_size
     train_path, heldout_path = os.path.join(data_dir, "train.txt"), os.path.join(data_dir, "heldout.txt")

@@ -1,4 +1,5 @@
-"""`pretrain seq2seq` from the CLI on real text: outputs, resume, serving SavedModel, bad input."""
+"""`pretrain seq2seq` from the CLI on real text: outputs, resume (and a refused changed resume), serving SavedModel,
+bad input."""
 
 import json
 import os
@@ -60,6 +61,12 @@ def test_cli_trains_exports_a_serving_model_and_resumes(tmp_path, lee_corpus_pat
     assert "Resuming from step 3" in capsys.readouterr().err  # logged
     with open(os.path.join(output, "metrics.json"), encoding="utf-8") as file:
         assert json.load(file)["step"] == 5
+    # Only --steps (and how it runs and decodes) may change on a resume; anything else is named and refused.
+    changed = seq2seq_arguments(corpus, output, steps=5)
+    changed[changed.index("--input-length") + 1] = "24"
+    assert cli.main(changed) == 2
+    error = capsys.readouterr().err
+    assert "data.input_length: 32 in the checkpoint, 24 now" in error and "Traceback" not in error
 
 
 def test_bad_option_is_a_one_line_usage_error(tmp_path, lee_corpus_path, capsys):
