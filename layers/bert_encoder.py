@@ -7,6 +7,7 @@ from layers.backbone import Backbone
 from layers.backbone_validation import check_backbone_arguments, check_backbone_inputs
 from layers.bert_embedding import BertEmbedding
 from layers.initializers import truncated_normal
+from layers.multi_head_attention import resolve_attention_dropout
 from layers.transformer_encoder_block import TransformerEncoderBlock
 
 INPUT_NAMES = ("token_ids", "segment_ids", "padding_mask")
@@ -54,10 +55,17 @@ class BertEncoder(Backbone):
         num_heads: int. Attention heads per block; must divide `hidden_dim`.
         hidden_dim: int. Size of the hidden states.
         intermediate_dim: int. Hidden size of each feed-forward block.
-        dropout: float. Dropout rate everywhere. Defaults to 0.1.
+        dropout: float. Dropout rate everywhere (on the attention
+            probabilities too, unless `attention_dropout` is given).
+            Defaults to 0.1.
         max_sequence_length: int. Number of learned positions. Defaults to 512.
         num_segments: int. Number of segment ids. Defaults to 2.
         layer_norm_epsilon: float. Defaults to 1e-12.
+        attention_dropout: float or None. Dropout on the attention
+            probabilities; None means `dropout` (BERT's 0.1 by default).
+            0 lets the attention run on the backend's fused kernel in
+            training too (`MultiHeadAttention`), as Cramming and most GPT
+            recipes train. Defaults to None.
 
     Call arguments:
         inputs: dict of int tensors `[batch, sequence]`: `token_ids`,
@@ -94,6 +102,7 @@ class BertEncoder(Backbone):
         "max_sequence_length",
         "num_segments",
         "layer_norm_epsilon",
+        "attention_dropout",
     )
 
     def __init__(
@@ -107,6 +116,7 @@ class BertEncoder(Backbone):
         max_sequence_length=512,
         num_segments=2,
         layer_norm_epsilon=1e-12,
+        attention_dropout=None,
         dtype=None,
         **kwargs,
     ):
@@ -132,6 +142,7 @@ class BertEncoder(Backbone):
                 num_heads,
                 intermediate_dim,
                 dropout=dropout,
+                attention_dropout=attention_dropout,
                 activation="gelu_approximate",
                 layer_norm_epsilon=layer_norm_epsilon,
                 kernel_initializer=truncated_normal(),
@@ -167,6 +178,7 @@ class BertEncoder(Backbone):
         self.max_sequence_length = max_sequence_length
         self.num_segments = num_segments
         self.layer_norm_epsilon = layer_norm_epsilon
+        self.attention_dropout = resolve_attention_dropout(attention_dropout, dropout)
 
     def call(self, inputs, training=None, mask=None, output_positions=None):
         if output_positions is not None:

@@ -6,6 +6,7 @@ from keras import ops
 from layers.backbone import Backbone
 from layers.backbone_validation import check_backbone_arguments, check_backbone_inputs
 from layers.initializers import truncated_normal
+from layers.multi_head_attention import resolve_attention_dropout
 from layers.position_embedding import PositionEmbedding
 from layers.tied_softmax_cross_entropy import tied_softmax_cross_entropy
 from layers.token_embedding import TokenEmbedding
@@ -37,9 +38,16 @@ class GptDecoder(Backbone):
         num_heads: int. Attention heads per block; must divide `hidden_dim`.
         hidden_dim: int. Size of the hidden states.
         intermediate_dim: int. Hidden size of each feed-forward block.
-        dropout: float. Dropout rate everywhere. Defaults to 0.1.
+        dropout: float. Dropout rate everywhere (on the attention
+            probabilities too, unless `attention_dropout` is given).
+            Defaults to 0.1.
         max_sequence_length: int. Number of learned positions. Defaults to 1024.
         layer_norm_epsilon: float. Defaults to 1e-5.
+        attention_dropout: float or None. Dropout on the attention
+            probabilities; None means `dropout` (GPT-2's 0.1 by default).
+            0 lets the attention run on the backend's fused kernel in
+            training too (`MultiHeadAttention`), as Cramming and most GPT
+            recipes train. Defaults to None.
 
     Call arguments:
         inputs: dict of int tensors `[batch, sequence]`: `token_ids` and
@@ -75,6 +83,7 @@ class GptDecoder(Backbone):
         "dropout",
         "max_sequence_length",
         "layer_norm_epsilon",
+        "attention_dropout",
     )
 
     def __init__(
@@ -87,6 +96,7 @@ class GptDecoder(Backbone):
         dropout=0.1,
         max_sequence_length=1024,
         layer_norm_epsilon=1e-5,
+        attention_dropout=None,
         dtype=None,
         **kwargs,
     ):
@@ -113,6 +123,7 @@ class GptDecoder(Backbone):
                 num_heads,
                 intermediate_dim,
                 dropout=dropout,
+                attention_dropout=attention_dropout,
                 activation="gelu_approximate",
                 layer_norm_epsilon=layer_norm_epsilon,
                 normalize_first=True,
@@ -149,6 +160,7 @@ class GptDecoder(Backbone):
         self.dropout = dropout
         self.max_sequence_length = max_sequence_length
         self.layer_norm_epsilon = layer_norm_epsilon
+        self.attention_dropout = resolve_attention_dropout(attention_dropout, dropout)
 
     def call(self, inputs, training=None, mask=None):
         check_backbone_inputs(inputs, INPUT_NAMES, self.max_sequence_length)

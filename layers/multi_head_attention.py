@@ -8,6 +8,19 @@ from keras import ops
 from layers.initializers import truncated_normal
 
 
+def resolve_attention_dropout(attention_dropout, dropout):
+    """The attention-probability dropout of a block: `attention_dropout`, or `dropout` when it is None.
+
+    None is also what a config saved before `attention_dropout` existed gives,
+    so such a block keeps dropping its attention probabilities at `dropout`.
+    """
+    if attention_dropout is None:
+        return dropout
+    if isinstance(attention_dropout, bool) or not 0.0 <= attention_dropout < 1.0:
+        raise ValueError(f"`attention_dropout` must be in [0, 1) or None, got {attention_dropout!r}.")
+    return attention_dropout
+
+
 @keras.saving.register_keras_serializable(package="pretraining_toolkit")
 class MultiHeadAttention(keras.layers.Layer):
     """Multi-head attention (Vaswani et al., 2017) with the masks pretraining needs.
@@ -25,19 +38,31 @@ class MultiHeadAttention(keras.layers.Layer):
 
     The weights have keras-hub's / Keras's shapes: query, key and value kernels
     `[input_dim, num_heads, key_dim]` with biases `[num_heads, key_dim]`, and an
-    output kernel `[num_heads, key_dim, output_dim]` with bias `[output_dim]`.
-    Projections are 2D matmuls into a `(batch, heads, length, key_dim)` layout
-    and the softmax attention is two batched matmuls. On the TensorFlow CPU
-    backend this is faster than `keras.ops.dot_product_attention` (an einsum in
-    `(batch, length, heads, key_dim)` layout without a fused kernel): 8.2 vs
-    11.3 ms CPU for the forward pass at batch 32, 4 heads, length 128, even
-    counting our layout transposes, so the layer does not call it.
+    output kernel `[num_heads, key_dim, output_dim]` with bias `[output_dim]`;
+    the projections are 2D matmuls into `(batch, length, heads, key_dim)`.
+
+    Two ways compute the same attention. The fused path calls
+    `keras.ops.dot_product_attention`, so each backend can use its fused
+    kernel (cuDNN flash attention under JAX on a GPU for bfloat16 / float16,
+    PyTorch's `scaled_dot_product_attention`, splash attention on TPU); it
+    cannot drop attention probabilities, so it runs only when no attention
+    dropout is active (inference, or `dropout=0`). The explicit path is a
+    softmax between two batched matmuls in `(batch, heads, length, key_dim)`
+    layout and applies the dropout. `fused_attention=None` picks the fused path
+    where it may run on every backend but TensorFlow, whose
+    `dot_product_attention` has no fused kernel (an einsum) and was slower than
+    the explicit path on CPU (docs/layers.md gives the figures).
 
     Args:
         num_heads: int. Number of attention heads.
         key_dim: int. Size of each head's query/key/value vectors.
         dropout: float. Dropout rate on the attention probabilities.
             Defaults to 0.
+        fused_attention: bool or None. Whether to compute through
+            `keras.ops.dot_product_attention` when no attention dropout is
+            active; with attention dropout active in training the explicit
+            path runs either way. None chooses per backend (yes on JAX and
+            PyTorch, no on TensorFlow). Defaults to None.
         kernel_initializer: initializer. Defaults to
             `TruncatedNormal(stddev=0.02)`.
         bias_initializer: initializer. Defaults to `"zeros"`.
@@ -68,10 +93,16 @@ class MultiHeadAttention(keras.layers.Layer):
     >>> x = np.random.rand(1, 5, 8).astype("float32")
     >>> tuple(attention(x, padding_mask=np.array([[1, 1, 1, 0, 0]])).shape)
     (1, 5, 8)
+    >>> fused = MultiHeadAttention(num_heads=2, key_dim=4, fused_attention=True)
+    >>> fused.build(x.shape)
+    >>> fused.set_weights(attention.get_weights())
+    >>> bool(np.allclose(fused(x, use_causal_mask=True), attention(x, use_causal_mask=True), atol=1e-5))
+    True
 
     Reference:
         - [Vaswani et al., 2017](https://arxiv.org/abs/1706.03762), section 3.2
         - [Dong et al., 2019 (UniLM)](https://arxiv.org/abs/1905.03197)
+        - [Dao et al., 2022 (FlashAttention)](https://arxiv.org/abs/2205.14135)
     """
 
     def __init__(
@@ -79,6 +110,7 @@ class MultiHeadAttention(keras.layers.Layer):
         num_heads,
         key_dim,
         dropout=0.0,
+        fused_attention=None,
         kernel_initializer=None,
         bias_initializer="zeros",
         **kwargs,
@@ -90,9 +122,12 @@ class MultiHeadAttention(keras.layers.Layer):
             raise ValueError(f"`key_dim` must be a positive int, got {key_dim!r}.")
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"`dropout` must be in [0, 1), got {dropout!r}.")
+        if fused_attention not in (None, True, False):
+            raise ValueError(f"`fused_attention` must be None, True or False, got {fused_attention!r}.")
         self.num_heads = int(num_heads)
         self.key_dim = int(key_dim)
         self.dropout = dropout
+        self.fused_attention = fused_attention
         self.kernel_initializer = keras.initializers.get(kernel_initializer or truncated_normal())
         self.bias_initializer = keras.initializers.get(bias_initializer)
         self.dropout_layer = keras.layers.Dropout(dropout, dtype=self.dtype_policy, name="dropout")
@@ -120,6 +155,14 @@ class MultiHeadAttention(keras.layers.Layer):
     def _bias(self, name, shape):
         return self.add_weight(name=name, shape=shape, initializer=self.bias_initializer)
 
+    def uses_fused_attention(self, training=None):
+        """Whether a call with this `training` computes through `keras.ops.dot_product_attention`."""
+        if training and self.dropout > 0:
+            return False  # the dropout needs the attention probabilities
+        if self.fused_attention is None:
+            return keras.backend.backend() != "tensorflow"
+        return self.fused_attention
+
     def call(
         self,
         query,
@@ -133,34 +176,41 @@ class MultiHeadAttention(keras.layers.Layer):
     ):
         if (cache is None) != (cache_update_index is None):
             raise ValueError("`cache` and `cache_update_index` must be given together.")
+        self_attention = value is None
         value = query if value is None else value
+        fused = self.uses_fused_attention(training)
         scale = 1.0 / math.sqrt(self.key_dim)
-        query_heads = self._project(query, self.query_kernel, self.query_bias, scale)
-        key_heads = self._project(value, self.key_kernel, self.key_bias)
-        value_heads = self._project(value, self.value_kernel, self.value_bias)
+        # The explicit path folds the scale into the query projection; the fused kernels take it as an argument.
+        query_heads = self._project(query, self.query_kernel, self.query_bias, 1.0 if fused else scale)  # (B, T, N, D)
+        key_heads = self._project(value, self.key_kernel, self.key_bias)  # (B, S, N, D)
+        value_heads = self._project(value, self.value_kernel, self.value_bias)  # (B, S, N, D)
         if cache is not None:
             key_heads, value_heads, cache = self._update_cache(
                 cache, cache_update_index, key_heads, value_heads
-            )
+            )  # keys and values (B, L, N, D)
+        # Causal self-attention without a cache (queries and keys both start at 0) is the kernels' `is_causal`.
+        is_causal = fused and use_causal_mask and self_attention and cache is None
         mask = self._combined_mask(
-            query_heads,
-            key_heads,
+            ops.shape(query_heads)[1],
+            ops.shape(key_heads)[1],
             padding_mask,
             attention_mask,
-            use_causal_mask,
+            use_causal_mask and not is_causal,
             0 if cache_update_index is None else cache_update_index,
         )
-        attended = self._attend(query_heads, key_heads, value_heads, mask, training)
+        if fused:
+            attended = self._fused_attend(query_heads, key_heads, value_heads, mask, is_causal, scale)
+        else:
+            attended = self._attend(query_heads, key_heads, value_heads, mask, training)
         output = self._merge_heads(attended)
         if cache is not None:
             return output, cache
         return output
 
     def _project(self, inputs, kernel, bias, scale=1.0):
-        """`(B, T, H)` -> heads `(B, N, T, D)` with one 2D matmul (faster on CPU than a broadcast einsum).
+        """`(B, T, H)` -> heads `(B, T, N, D)` with one 2D matmul (faster on CPU than a broadcast einsum).
 
-        `scale` multiplies the kernel and bias: the query's `1/sqrt(key_dim)`
-        is folded into its projection instead of scaling the scores.
+        `scale` multiplies the kernel and bias (the explicit path's query scale).
         """
         input_dim = kernel.shape[0]
         heads_dim = self.num_heads * self.key_dim
@@ -170,30 +220,27 @@ class MultiHeadAttention(keras.layers.Layer):
         if scale != 1.0:
             kernel, bias = kernel * scale, bias * scale
         x = ops.matmul(ops.reshape(inputs, (-1, input_dim)), kernel) + bias  # (B*T, N*D)
-        x = ops.reshape(x, (batch, length, self.num_heads, self.key_dim))  # (B, T, N, D)
-        return ops.transpose(x, (0, 2, 1, 3))  # (B, N, T, D)
+        return ops.reshape(x, (batch, length, self.num_heads, self.key_dim))  # (B, T, N, D)
 
     def _update_cache(self, cache, cache_update_index, key_heads, value_heads):
-        """Write the new keys/values into the `(B, 2, L, N, D)` cache; return all of them as `(B, N, L, D)`."""
+        """Write the new `(B, T, N, D)` keys/values into the `(B, 2, L, N, D)` cache; return all, `(B, L, N, D)`."""
         start = [0, cache_update_index, 0, 0]
-        new_keys = ops.transpose(key_heads, (0, 2, 1, 3))  # (B, T, N, D)
-        new_values = ops.transpose(value_heads, (0, 2, 1, 3))  # (B, T, N, D)
-        keys = ops.slice_update(cache[:, 0, ...], start, new_keys)  # (B, L, N, D)
-        values = ops.slice_update(cache[:, 1, ...], start, new_values)  # (B, L, N, D)
+        keys = ops.slice_update(cache[:, 0, ...], start, key_heads)  # (B, L, N, D)
+        values = ops.slice_update(cache[:, 1, ...], start, value_heads)  # (B, L, N, D)
         cache = ops.stack([keys, values], axis=1)  # (B, 2, L, N, D)
-        return ops.transpose(keys, (0, 2, 1, 3)), ops.transpose(values, (0, 2, 1, 3)), cache
+        return keys, values, cache
 
     def _merge_heads(self, attended):
-        """`(B, N, T, D)` -> output projection `(B, T, H)`."""
-        batch, length = ops.shape(attended)[0], ops.shape(attended)[2]
+        """`(B, T, N, D)` -> output projection `(B, T, H)`."""
+        batch, length = ops.shape(attended)[0], ops.shape(attended)[1]
         heads_dim = self.num_heads * self.key_dim
-        x = ops.reshape(ops.transpose(attended, (0, 2, 1, 3)), (-1, heads_dim))  # (B*T, N*D)
+        x = ops.reshape(attended, (-1, heads_dim))  # (B*T, N*D)
         kernel = ops.reshape(self.output_kernel, (heads_dim, -1))  # (N*D, H)
         x = ops.matmul(x, kernel) + self.output_bias  # (B*T, H)
         return ops.reshape(x, (batch, length, kernel.shape[-1]))  # (B, T, H)
 
     def _combined_mask(
-        self, query_heads, key_heads, padding_mask, attention_mask, use_causal_mask, query_start
+        self, query_length, key_length, padding_mask, attention_mask, use_causal_mask, query_start
     ):
         """A boolean `[batch or 1, query or 1, key]` mask, or None when nothing is masked."""
         mask = None
@@ -213,15 +260,22 @@ class MultiHeadAttention(keras.layers.Layer):
             explicit = ops.cast(attention_mask, "bool")
             mask = explicit if mask is None else ops.logical_and(mask, explicit)
         if use_causal_mask:
-            query_positions = ops.arange(ops.shape(query_heads)[2]) + query_start
-            key_positions = ops.arange(ops.shape(key_heads)[2])
+            query_positions = ops.arange(query_length) + query_start
+            key_positions = ops.arange(key_length)
             causal = query_positions[:, None] >= key_positions[None, :]  # (T, S)
             causal = causal[None, :, :]  # (1, T, S)
             mask = causal if mask is None else ops.logical_and(mask, causal)
         return mask
 
     def _attend(self, query_heads, key_heads, value_heads, mask, training):
-        """Softmax attention over `(B, N, T, D)` heads (the query already scaled); returns `(B, N, T, D)`."""
+        """The explicit path: softmax between two batched matmuls, dropout on the probabilities.
+
+        Takes and returns `(B, T, N, D)` heads (the query already scaled) and
+        computes in `(B, N, T, D)` layout.
+        """
+        query_heads = ops.transpose(query_heads, (0, 2, 1, 3))  # (B, N, T, D)
+        key_heads = ops.transpose(key_heads, (0, 2, 1, 3))  # (B, N, S, D)
+        value_heads = ops.transpose(value_heads, (0, 2, 1, 3))  # (B, N, S, D)
         # (B, N, T, D) x (B, N, D, S) -> (B, N, T, S)
         scores = ops.matmul(query_heads, ops.swapaxes(key_heads, -1, -2))
         if mask is not None:
@@ -230,7 +284,20 @@ class MultiHeadAttention(keras.layers.Layer):
             scores = scores + ops.cast(bias, scores.dtype)
         probabilities = self.dropout_layer(ops.softmax(scores, axis=-1), training=training)
         # (B, N, T, S) x (B, N, S, D) -> (B, N, T, D)
-        return ops.matmul(probabilities, value_heads)
+        attended = ops.matmul(probabilities, value_heads)
+        return ops.transpose(attended, (0, 2, 1, 3))  # (B, T, N, D)
+
+    def _fused_attend(self, query_heads, key_heads, value_heads, mask, is_causal, scale):
+        """The fused path: `keras.ops.dot_product_attention` on `(B, T, N, D)` heads; returns `(B, T, N, D)`."""
+        if mask is not None:
+            # cuDNN's fused kernel takes a mask only at its full [T, S] size (as an additive bias).
+            batch, query_length, key_length = (
+                ops.shape(query_heads)[0], ops.shape(query_heads)[1], ops.shape(key_heads)[1]
+            )
+            mask = ops.broadcast_to(mask[:, None, :, :], (batch, 1, query_length, key_length))  # (B, 1, T, S)
+        return ops.dot_product_attention(
+            query_heads, key_heads, value_heads, mask=mask, scale=scale, is_causal=is_causal
+        )
 
     def compute_output_shape(self, query_shape, value_shape=None):
         return query_shape
@@ -242,6 +309,7 @@ class MultiHeadAttention(keras.layers.Layer):
                 "num_heads": self.num_heads,
                 "key_dim": self.key_dim,
                 "dropout": self.dropout,
+                "fused_attention": self.fused_attention,
                 "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
                 "bias_initializer": keras.initializers.serialize(self.bias_initializer),
             }

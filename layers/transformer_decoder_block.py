@@ -4,7 +4,7 @@ import keras
 
 from layers.feed_forward import FeedForward
 from layers.initializers import truncated_normal
-from layers.multi_head_attention import MultiHeadAttention
+from layers.multi_head_attention import MultiHeadAttention, resolve_attention_dropout
 
 
 @keras.saving.register_keras_serializable(package="pretraining_toolkit")
@@ -24,8 +24,9 @@ class TransformerDecoderBlock(keras.layers.Layer):
     Args:
         num_heads: int. Number of attention heads; must divide the hidden size.
         intermediate_dim: int. Hidden size of the feed-forward block.
-        dropout: float. Dropout on attention probabilities and residual
-            branches. Defaults to 0.
+        dropout: float. Dropout on the residual branches (and on the
+            attention probabilities unless `attention_dropout` is given).
+            Defaults to 0.
         activation: str. Feed-forward activation. Defaults to
             `"gelu_approximate"`.
         layer_norm_epsilon: float. Defaults to 1e-5.
@@ -36,6 +37,11 @@ class TransformerDecoderBlock(keras.layers.Layer):
         kernel_initializer: initializer. Defaults to
             `TruncatedNormal(stddev=0.02)`.
         bias_initializer: initializer. Defaults to `"zeros"`.
+        attention_dropout: float or None. Dropout on the attention
+            probabilities of self- and cross-attention; None means `dropout`
+            (GPT-2's recipe). With 0, the attention can run on the backend's
+            fused kernel in training too (`MultiHeadAttention`). Defaults to
+            None.
 
     Call arguments:
         decoder_sequence: float tensor `[batch, target_length, hidden_dim]`.
@@ -77,12 +83,14 @@ class TransformerDecoderBlock(keras.layers.Layer):
         use_cross_attention=False,
         kernel_initializer=None,
         bias_initializer="zeros",
+        attention_dropout=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
         self.num_heads = num_heads
         self.intermediate_dim = intermediate_dim
         self.dropout = dropout
+        self.attention_dropout = resolve_attention_dropout(attention_dropout, dropout)
         self.activation = activation
         self.layer_norm_epsilon = layer_norm_epsilon
         self.normalize_first = normalize_first
@@ -119,7 +127,7 @@ class TransformerDecoderBlock(keras.layers.Layer):
         return MultiHeadAttention(
             self.num_heads,
             hidden_dim // self.num_heads,
-            dropout=self.dropout,
+            dropout=self.attention_dropout,
             kernel_initializer=self.kernel_initializer,
             bias_initializer=self.bias_initializer,
             dtype=self.dtype_policy,
@@ -214,6 +222,7 @@ class TransformerDecoderBlock(keras.layers.Layer):
                 "num_heads": self.num_heads,
                 "intermediate_dim": self.intermediate_dim,
                 "dropout": self.dropout,
+                "attention_dropout": self.attention_dropout,
                 "activation": self.activation,
                 "layer_norm_epsilon": self.layer_norm_epsilon,
                 "normalize_first": self.normalize_first,

@@ -5,7 +5,7 @@ from keras import ops
 
 from layers.feed_forward import FeedForward
 from layers.initializers import truncated_normal
-from layers.multi_head_attention import MultiHeadAttention
+from layers.multi_head_attention import MultiHeadAttention, resolve_attention_dropout
 
 
 def gather_rows(x, positions):
@@ -27,8 +27,9 @@ class TransformerEncoderBlock(keras.layers.Layer):
     Args:
         num_heads: int. Number of attention heads; must divide the hidden size.
         intermediate_dim: int. Hidden size of the feed-forward block.
-        dropout: float. Dropout on attention probabilities and on both
-            residual branches. Defaults to 0.
+        dropout: float. Dropout on both residual branches (and on the
+            attention probabilities unless `attention_dropout` is given).
+            Defaults to 0.
         activation: str. Feed-forward activation (`"relu"`, `"gelu"`,
             `"gelu_approximate"`). Defaults to `"gelu_approximate"`.
         layer_norm_epsilon: float. Defaults to 1e-5.
@@ -36,6 +37,10 @@ class TransformerEncoderBlock(keras.layers.Layer):
         kernel_initializer: initializer. Defaults to
             `TruncatedNormal(stddev=0.02)`.
         bias_initializer: initializer. Defaults to `"zeros"`.
+        attention_dropout: float or None. Dropout on the attention
+            probabilities; None means `dropout` (BERT's recipe). With 0, the
+            attention can run on the backend's fused kernel in training too
+            (`MultiHeadAttention`). Defaults to None.
 
     Call arguments:
         inputs: float tensor `[batch, sequence, hidden_dim]`.
@@ -75,12 +80,14 @@ class TransformerEncoderBlock(keras.layers.Layer):
         normalize_first=False,
         kernel_initializer=None,
         bias_initializer="zeros",
+        attention_dropout=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
         self.num_heads = num_heads
         self.intermediate_dim = intermediate_dim
         self.dropout = dropout
+        self.attention_dropout = resolve_attention_dropout(attention_dropout, dropout)
         self.activation = activation
         self.layer_norm_epsilon = layer_norm_epsilon
         self.normalize_first = normalize_first
@@ -115,7 +122,7 @@ class TransformerEncoderBlock(keras.layers.Layer):
         self.self_attention = MultiHeadAttention(
             self.num_heads,
             hidden_dim // self.num_heads,
-            dropout=self.dropout,
+            dropout=self.attention_dropout,
             kernel_initializer=self.kernel_initializer,
             bias_initializer=self.bias_initializer,
             dtype=self.dtype_policy,
@@ -170,6 +177,7 @@ class TransformerEncoderBlock(keras.layers.Layer):
                 "num_heads": self.num_heads,
                 "intermediate_dim": self.intermediate_dim,
                 "dropout": self.dropout,
+                "attention_dropout": self.attention_dropout,
                 "activation": self.activation,
                 "layer_norm_epsilon": self.layer_norm_epsilon,
                 "normalize_first": self.normalize_first,

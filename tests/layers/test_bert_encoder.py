@@ -79,3 +79,26 @@ def test_bad_inputs_name_the_argument(change, argument):
         encoder({**INPUTS, **change})
     with pytest.raises(ValueError, match="padding_mask"):
         encoder({"token_ids": INPUTS["token_ids"], "segment_ids": INPUTS["segment_ids"]})
+
+
+def test_attention_dropout_round_trips_and_defaults_to_dropout():
+    assert BertEncoder(**CONFIG).attention_dropout == 0.1  # BERT's recipe
+    encoder = BertEncoder(**CONFIG, dropout=0.2, attention_dropout=0.0)
+    assert [block.self_attention.dropout for block in encoder.transformer_layers] == [0.0, 0.0]
+    assert encoder.embeddings_layer.dropout == 0.2
+    config = encoder.get_config()
+    assert config["attention_dropout"] == 0.0
+    assert BertEncoder.from_config(config).get_config() == config
+
+
+def test_config_saved_without_attention_dropout_loads():
+    encoder = BertEncoder(**CONFIG, dropout=0.2)
+    config = encoder.get_config()
+    del config["attention_dropout"]
+    old = BertEncoder.from_config(config)
+    assert old.attention_dropout == 0.2
+    assert [block.self_attention.dropout for block in old.transformer_layers] == [0.2, 0.2]
+    old.set_weights(encoder.get_weights())
+    np.testing.assert_allclose(
+        old(INPUTS, training=False)["sequence_output"], encoder(INPUTS, training=False)["sequence_output"], atol=1e-6
+    )

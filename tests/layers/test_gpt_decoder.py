@@ -78,3 +78,19 @@ def test_bad_configs_and_inputs_name_the_argument():
         decoder({"token_ids": np.ones((4,), "int32"), "padding_mask": np.ones((4,), "int32")})
     with pytest.raises(ValueError, match="max_length"):
         decoder.init_cache(batch_size=1, max_length=20)
+
+
+def test_attention_dropout_round_trips_and_old_configs_load():
+    assert GptDecoder(**CONFIG).attention_dropout == 0.1  # GPT-2's recipe
+    decoder = GptDecoder(**CONFIG, attention_dropout=0.0)
+    assert [block.self_attention.dropout for block in decoder.transformer_layers] == [0.0, 0.0]
+    assert decoder.embeddings_dropout.rate == 0.1
+    config = decoder.get_config()
+    assert config["attention_dropout"] == 0.0
+    assert GptDecoder.from_config(config).get_config() == config
+    del config["attention_dropout"]  # a config saved before the option existed
+    old = GptDecoder.from_config(config)
+    assert old.attention_dropout == 0.1
+    assert [block.self_attention.dropout for block in old.transformer_layers] == [0.1, 0.1]
+    with pytest.raises(ValueError, match="attention_dropout"):
+        GptDecoder(**CONFIG, attention_dropout=1.5)

@@ -1,7 +1,8 @@
 """Parity with keras-hub: copy keras-hub's weights into our layers and compare outputs.
 
 Tiny configs, float32, inference mode (dropout off), padded batches; the
-tolerance is 1e-5 max absolute difference.
+tolerance is 1e-5 max absolute difference. Each test runs with our attention's
+explicit path and with its fused path (`keras.ops.dot_product_attention`).
 """
 
 import keras
@@ -48,6 +49,17 @@ def copy_block(ours, theirs):
     copy_layer(ours.feed_forward_layer_norm, theirs._feedforward_layer_norm)
 
 
+def set_fused_attention(blocks, fused_attention):
+    """Make every attention layer of our (built) blocks take the explicit or the fused path."""
+    for block in blocks:
+        for attention in (block.self_attention, getattr(block, "cross_attention", None)):
+            if attention is not None:
+                attention.fused_attention = fused_attention
+
+
+FUSED = pytest.mark.parametrize("fused_attention", [False, True], ids=["explicit", "fused"])
+
+
 def padded_batch(rng, batch=3, length=10):
     lengths = np.array([length, length - 3, 2])[:batch]
     padding_mask = (np.arange(length)[None, :] < lengths[:, None]).astype("int32")
@@ -60,7 +72,8 @@ def max_difference_at_real_positions(ours, theirs, padding_mask):
     return float(difference[padding_mask.astype(bool)].max())
 
 
-def test_encoder_block_parity():
+@FUSED
+def test_encoder_block_parity(fused_attention):
     rng = np.random.default_rng(0)
     inputs = rng.normal(size=(3, 10, HIDDEN_DIM)).astype("float32")
     _, padding_mask = padded_batch(rng)
@@ -84,11 +97,13 @@ def test_encoder_block_parity():
         expected = theirs(inputs, padding_mask=padding_mask)
         ours(inputs)
         copy_block(ours, theirs)
+        set_fused_attention([ours], fused_attention)
         actual = ours(inputs, padding_mask=padding_mask)
         assert np.abs(np.asarray(actual) - np.asarray(expected)).max() <= TOLERANCE
 
 
-def test_decoder_block_parity_with_cross_attention():
+@FUSED
+def test_decoder_block_parity_with_cross_attention(fused_attention):
     rng = np.random.default_rng(1)
     target = rng.normal(size=(3, 10, HIDDEN_DIM)).astype("float32")
     source = rng.normal(size=(3, 7, HIDDEN_DIM)).astype("float32")
@@ -118,6 +133,7 @@ def test_decoder_block_parity_with_cross_attention():
         )
         ours(target, encoder_sequence=source)
         copy_block(ours, theirs)
+        set_fused_attention([ours], fused_attention)
         actual = ours(
             target,
             encoder_sequence=source,
@@ -127,7 +143,8 @@ def test_decoder_block_parity_with_cross_attention():
         assert np.abs(np.asarray(actual) - np.asarray(expected)).max() <= TOLERANCE
 
 
-def test_decoder_block_parity_without_cross_attention():
+@FUSED
+def test_decoder_block_parity_without_cross_attention(fused_attention):
     rng = np.random.default_rng(2)
     target = rng.normal(size=(3, 10, HIDDEN_DIM)).astype("float32")
     _, padding_mask = padded_batch(rng)
@@ -142,6 +159,7 @@ def test_decoder_block_parity_without_cross_attention():
     expected = theirs(target, decoder_padding_mask=padding_mask)
     ours(target)
     copy_block(ours, theirs)
+    set_fused_attention([ours], fused_attention)
     actual = ours(target, decoder_padding_mask=padding_mask)
     assert np.abs(np.asarray(actual) - np.asarray(expected)).max() <= TOLERANCE
 
@@ -152,7 +170,8 @@ def randomize(model, rng):
         weight.assign(rng.normal(scale=0.2, size=weight.shape).astype("float32"))
 
 
-def test_bert_encoder_parity():
+@FUSED
+def test_bert_encoder_parity(fused_attention):
     rng = np.random.default_rng(3)
     config = dict(
         vocabulary_size=VOCABULARY_SIZE,
@@ -174,6 +193,7 @@ def test_bert_encoder_parity():
     for our_block, their_block in zip(ours.transformer_layers, theirs.transformer_layers):
         copy_block(our_block, their_block)
     copy_layer(ours.pooled_dense, theirs.pooled_dense)
+    set_fused_attention(ours.transformer_layers, fused_attention)
     assert ours.count_params() == theirs.count_params()
 
     token_ids, padding_mask = padded_batch(rng)
@@ -187,7 +207,8 @@ def test_bert_encoder_parity():
     assert np.abs(np.asarray(actual["pooled_output"]) - np.asarray(expected["pooled_output"])).max() <= TOLERANCE
 
 
-def test_gpt_decoder_parity():
+@FUSED
+def test_gpt_decoder_parity(fused_attention):
     rng = np.random.default_rng(4)
     config = dict(
         vocabulary_size=VOCABULARY_SIZE,
@@ -205,6 +226,7 @@ def test_gpt_decoder_parity():
     for our_block, their_block in zip(ours.transformer_layers, theirs.transformer_layers):
         copy_block(our_block, their_block)
     copy_layer(ours.layer_norm, theirs.layer_norm)
+    set_fused_attention(ours.transformer_layers, fused_attention)
     assert ours.count_params() == theirs.count_params()
 
     token_ids, padding_mask = padded_batch(rng)

@@ -65,3 +65,20 @@ def test_encoder_sequence_must_match_construction():
         TransformerDecoderBlock(num_heads=2, intermediate_dim=16)(TARGET, encoder_sequence=SOURCE)
     with pytest.raises(ValueError, match="encoder_sequence"):
         TransformerDecoderBlock(num_heads=2, intermediate_dim=16, use_cross_attention=True)(TARGET)
+
+
+def test_attention_dropout_reaches_both_attentions_and_round_trips():
+    block = TransformerDecoderBlock(
+        num_heads=2, intermediate_dim=16, dropout=0.2, attention_dropout=0.0, use_cross_attention=True
+    )
+    block(TARGET, encoder_sequence=SOURCE)
+    assert block.self_attention.dropout == 0.0 and block.cross_attention.dropout == 0.0
+    assert block.self_attention_dropout.rate == 0.2
+    config = block.get_config()
+    assert TransformerDecoderBlock.from_config(config).get_config() == config
+    del config["attention_dropout"]  # saved before the option existed
+    old = TransformerDecoderBlock.from_config(config)
+    old(TARGET, encoder_sequence=SOURCE)
+    assert old.self_attention.dropout == 0.2 and old.cross_attention.dropout == 0.2
+    with pytest.raises(ValueError, match="attention_dropout"):
+        TransformerDecoderBlock(num_heads=2, intermediate_dim=16, attention_dropout=-0.1)

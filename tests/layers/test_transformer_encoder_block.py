@@ -53,3 +53,29 @@ def test_explicit_prefix_mask_gives_the_intended_visibility():
         affected = ~np.isclose(changed_output, output, atol=1e-5).all(axis=(0, 2))
         # Token `position` is seen by every query whose mask row lets it through.
         np.testing.assert_array_equal(affected, mask[0][:, position].astype(bool) | (np.arange(5) == position))
+
+
+def test_attention_dropout_round_trips_and_old_configs_keep_dropout():
+    block = TransformerEncoderBlock(num_heads=2, intermediate_dim=16, dropout=0.3, attention_dropout=0.0)
+    block(INPUTS)
+    assert block.self_attention.dropout == 0.0 and block.self_attention_dropout.rate == 0.3
+    config = block.get_config()
+    assert config["attention_dropout"] == 0.0
+    rebuilt = TransformerEncoderBlock.from_config(config)
+    rebuilt(INPUTS)
+    assert rebuilt.self_attention.dropout == 0.0 and rebuilt.get_config() == config
+    # A config saved before the option: attention probabilities drop at `dropout`, as they did.
+    del config["attention_dropout"]
+    old = TransformerEncoderBlock.from_config(config)
+    old(INPUTS)
+    assert old.attention_dropout == 0.3 and old.self_attention.dropout == 0.3
+    with pytest.raises(ValueError, match="attention_dropout"):
+        TransformerEncoderBlock(num_heads=2, intermediate_dim=16, attention_dropout=1.0)
+
+
+def test_attention_dropout_alone_changes_training_outputs():
+    block = TransformerEncoderBlock(num_heads=2, intermediate_dim=16, dropout=0.0, attention_dropout=0.5)
+    inference = np.asarray(block(INPUTS, training=False))
+    assert not np.allclose(np.asarray(block(INPUTS, training=True)), inference)
+    quiet = TransformerEncoderBlock(num_heads=2, intermediate_dim=16, dropout=0.0, attention_dropout=0.0)
+    np.testing.assert_array_equal(quiet(INPUTS, training=True), quiet(INPUTS, training=False))
