@@ -52,6 +52,11 @@ def add_arguments(parser, model):
         help=f"backbone size: tiny (2 layers, 128 hidden), mini (4, 256), small (4, 512), "
         f"base (12, 768) (default {defaults.preset})",
     )
+    parser.add_argument(
+        "--attention-dropout", type=float,
+        help="dropout on the attention probabilities of a new backbone (default: the preset's dropout, 0.1, "
+        "as BERT and GPT-2); 0 lets JAX on a GPU use its fused attention kernel in training",
+    )
     parser.add_argument("--steps", type=positive_int, help=f"optimizer updates (default {training.steps})")
     parser.add_argument(
         "--batch-size", type=positive_int,
@@ -228,6 +233,8 @@ def config_from_args(args, model):
         )
     if args.preset is not None and args.preset != config.preset:
         changes.update(preset=args.preset, backbone=None)
+    if args.attention_dropout is not None:
+        changes.update(attention_dropout=args.attention_dropout)
     config = config.replace(**changes).validated()
     if not config.data.corpus:
         raise UsageError("no corpus given: pass --corpus PATH (or --config with a corpus)")

@@ -99,6 +99,7 @@ class ElectraPretrainer(BackbonePretrainer):
                 backbone.num_heads,
                 backbone.intermediate_dim,
                 dropout=backbone.dropout,
+                attention_dropout=backbone.attention_dropout,
                 activation="gelu_approximate",
                 layer_norm_epsilon=backbone.layer_norm_epsilon,
                 kernel_initializer=truncated_normal(),

@@ -111,10 +111,15 @@ def build_backbone(config, vocabulary_size):
     if config.backbone is not None:
         backbone_config = dict(config.backbone, vocabulary_size=vocabulary_size, name="backbone")
         backbone_config.pop("dtype", None)
+        if config.attention_dropout is not None:
+            backbone_config["attention_dropout"] = config.attention_dropout
         backbone = backbone_class.from_config(backbone_config)
     else:
         backbone = backbone_class(
-            vocabulary_size=vocabulary_size, name="backbone", **BACKBONE_SIZES[config.preset]
+            vocabulary_size=vocabulary_size,
+            attention_dropout=config.attention_dropout,
+            name="backbone",
+            **BACKBONE_SIZES[config.preset],
         )
     if config.data.seq_length > backbone.max_sequence_length:
         raise UsageError(

@@ -165,6 +165,9 @@ class PretrainConfig(RunConfig):
     model: str = dataclasses.field(default=None, init=False)
     # Backbone size (`layers.BACKBONE_SIZES`); `backbone` below records the built config.
     preset: str = "tiny"
+    # Dropout on the attention probabilities of a new backbone; None: the preset's dropout (0.1, as BERT and
+    # GPT-2). 0 lets each backend use its fused attention kernel in training (Cramming, modern GPT recipes).
+    attention_dropout: float = None
     tokenizer: TokenizerConfig = TokenizerConfig()
     data: DataConfig = DataConfig()
     training: TrainingConfig = TrainingConfig()
@@ -256,6 +259,8 @@ class PretrainConfig(RunConfig):
             )
         if self.training.learning_rate <= 0:
             raise UsageError(f"learning_rate must be positive, got {self.training.learning_rate}")
+        if self.attention_dropout is not None and not 0.0 <= self.attention_dropout < 1.0:
+            raise UsageError(f"attention_dropout must be in [0, 1), got {self.attention_dropout}")
         return self
 
 

@@ -37,7 +37,7 @@ def test_help_documents_every_option(command, capsys):
         cli.main([command, "--help"])
     text = capsys.readouterr().out
     required = ["--corpus", "--output", "--corpus-format", "--preset", "--steps", "--batch-size",
-                "--seq-length", "--vocab", "--vocab-size", "--config"]
+                "--seq-length", "--vocab", "--vocab-size", "--config", "--attention-dropout"]
     if command == "bert":
         required += ["--masking", "--no-nsp"]
     if command == "electra":
@@ -138,7 +138,7 @@ def test_bad_input_gets_a_clear_error(corpus, tmp_path, capsys):
 
 def test_gpt_run_reports_heldout_perplexity_and_exports_the_decoder(corpus, tmp_path):
     output = str(tmp_path / "gpt")
-    assert cli.main(["gpt", *tiny_run_arguments(corpus, output)]) == 0
+    assert cli.main(["gpt", *tiny_run_arguments(corpus, output), "--attention-dropout", "0"]) == 0
     assert {"vocab.txt", "config.json", "checkpoints", "logs", "model.keras", "backbone"} <= set(
         output_files(output)
     )
@@ -150,6 +150,9 @@ def test_gpt_run_reports_heldout_perplexity_and_exports_the_decoder(corpus, tmp_
     np.testing.assert_allclose(metrics["val_perplexity"], np.exp(metrics["val_lm_loss"]), rtol=1e-3)
     pretrained = load_pretrained(output)
     assert pretrained.config.model == "gpt" and type(pretrained.backbone).__name__ == "GptDecoder"
+    # --attention-dropout 0: no dropout on the attention probabilities (fused kernels may run), 0.1 elsewhere.
+    assert pretrained.config.attention_dropout == 0.0
+    assert (pretrained.backbone.attention_dropout, pretrained.backbone.dropout) == (0.0, 0.1)
 
 
 @pytest.fixture

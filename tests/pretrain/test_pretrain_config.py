@@ -40,6 +40,7 @@ def test_json_round_trip(tmp_path):
         ({"data": {"masking": "random"}}, "masking must be one of token, whole-word, ngram, span"),
         ({"data": "lines"}, '"data" must be a JSON object'),
         ({"epochs": 3}, "unknown config keys ['epochs'] (written by another version?)"),
+        ({"attention_dropout": 1.0}, "attention_dropout must be in [0, 1)"),
     ],
 )
 def test_invalid_values_are_named(changes, message):
