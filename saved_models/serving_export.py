@@ -157,13 +157,7 @@ class _ClassifierServing(SavedModelRoot):
         return self._answer(self.preprocessor(text))
 
     def _serve_pairs(self, text, text_pair):
-        # tf-text's RoundRobinTrimmer reads past the shorter batch when the two differ in size (garbage ids
-        # eagerly, a killed process in a graph): such a request gets an InvalidArgumentError before it.
-        same_size = tf.debugging.assert_equal(
-            tf.shape(text), tf.shape(text_pair), message="text and text_pair must hold the same number of strings"
-        )
-        with tf.control_dependencies([same_size]):
-            text, text_pair = tf.identity(text), tf.identity(text_pair)
+        # Batches of different sizes get an InvalidArgumentError from the preprocessor (`same_size`).
         return self._answer(self.preprocessor(text, text_pair))
 
     def _serve_ids(self, input_word_ids, input_mask, input_type_ids):

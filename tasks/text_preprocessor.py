@@ -5,6 +5,9 @@ import tensorflow_text as tf_text
 
 from tasks.wordpiece_preprocessor import WordPiecePreprocessor
 
+# What a call with texts and pairs of different batch sizes is told.
+SIZES_DIFFER = "text and text_pair must hold the same number of strings"
+
 
 class TextPreprocessor(WordPiecePreprocessor):
     """Packs raw strings, or pairs of strings, into fixed-length BERT inputs.
@@ -23,7 +26,9 @@ class TextPreprocessor(WordPiecePreprocessor):
 
     Call arguments:
         texts: string tensor [B] (or a Python list of str).
-        pairs: optional string tensor [B]: second segments.
+        pairs: optional string tensor [B]: second segments, as many as
+            `texts` (a `ValueError`, or in a graph an `InvalidArgumentError`,
+            says so otherwise).
 
     Returns:
         dict of int32 [B, seq_length] tensors: `token_ids`, `segment_ids`
@@ -43,9 +48,11 @@ class TextPreprocessor(WordPiecePreprocessor):
         super().__init__(tokenizer, seq_length, name=name)
 
     def __call__(self, texts, pairs=None):
+        texts = tf.convert_to_tensor(texts, tf.string)
         segments = [self._pieces(texts)]
         if pairs is not None:
-            segments.append(self._pieces(pairs))
+            texts, pairs = same_size(texts, tf.convert_to_tensor(pairs, tf.string))
+            segments = [self._pieces(texts), self._pieces(pairs)]
         room = self.seq_length - len(segments) - 1  # [CLS] + one [SEP] each
         segments = tf_text.RoundRobinTrimmer(max_seq_length=room).trim(segments)
         token_ids, segment_ids = tf_text.combine_segments(
@@ -60,5 +67,22 @@ class TextPreprocessor(WordPiecePreprocessor):
         }
 
     def _pieces(self, strings):
-        pieces = self.tokenizer.tokenize_flat(tf.convert_to_tensor(strings, tf.string))
-        return tf.cast(pieces, tf.int32)
+        return tf.cast(self.tokenizer.tokenize_flat(strings), tf.int32)
+
+
+def same_size(texts, pairs):
+    """`(texts, pairs)`, checked to hold the same number of strings.
+
+    tf-text's `RoundRobinTrimmer` reads past the shorter batch when the two
+    differ (garbage ids eagerly, a killed process in a graph), so a mismatch
+    stops before it: a `ValueError` when both sizes are known (eager calls),
+    else an `InvalidArgumentError` when the graph runs (a SavedModel signature).
+    """
+    sizes = texts.shape[0], pairs.shape[0]
+    if None not in sizes:
+        if sizes[0] != sizes[1]:
+            raise ValueError(f"{SIZES_DIFFER} (texts: {sizes[0]}, pairs: {sizes[1]})")
+        return texts, pairs
+    check = tf.debugging.assert_equal(tf.shape(texts), tf.shape(pairs), message=SIZES_DIFFER)
+    with tf.control_dependencies([check]):
+        return tf.identity(texts), tf.identity(pairs)

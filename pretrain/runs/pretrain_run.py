@@ -165,8 +165,12 @@ def examples_dataset(config, tokenizer, path, seed, shuffle_buffer, shard_index=
     return objective_of(config).examples(config, tokenizer, path, seed, shuffle_buffer, shard_index, num_shards)
 
 
-def build_datasets(config, tokenizer, data_dir, counts, seed, worker_index=0, num_workers=1):
-    """Endless training batches, and a fixed list of held-out batches (or None)."""
+def build_datasets(config, tokenizer, data_dir, counts, seed, worker_index=0, num_workers=1, start_batch=0):
+    """Endless training batches from batch `start_batch` on, and a fixed list of held-out batches (or None).
+
+    The training batches are a pure function of `seed` and the batch number, so a resumed run that starts
+    at the batch its update count implies trains on the batches of a run never interrupted.
+    """
     objective = objective_of(config)
     batch_size = config.training.batch_size
     options = tf.data.Options()
@@ -177,6 +181,9 @@ def build_datasets(config, tokenizer, data_dir, counts, seed, worker_index=0, nu
         worker_index, num_workers,
     )
     train = objective.inputs(config, train.repeat().batch(batch_size, drop_remainder=True), seed)
+    if start_batch:
+        logger.info(f"Skipping the {start_batch} training batches the run has trained on")
+        train = train.skip(start_batch)
     train = train.prefetch(tf.data.AUTOTUNE).with_options(options)
     if not (config.training.eval_batches and counts["heldout_documents"]):
         return train, None
@@ -272,7 +279,8 @@ def run_pretraining(config, output_dir, vocab_file=None):
         metrics = {}
         if step < config.training.steps:
             train, heldout = build_datasets(
-                config, tokenizer, data_dir, counts, config.data.seed + step, worker_index, num_workers
+                config, tokenizer, data_dir, counts, config.data.seed, worker_index, num_workers,
+                start_batch=step * config.training.accumulation_steps,
             )
             metrics = loop.fit(
                 model, train, heldout, config.training, checkpointer, log_dir, step

@@ -6,26 +6,40 @@ evaluated on the held-out split and a checkpoint (weights, optimizer slots and
 the update counter) is written to `OUTPUT/checkpoints`. Run the same command
 again after a crash or a kill and the run resumes from the last checkpoint: the
 learning-rate schedule continues where it stopped and the run ends at exactly
-the requested number of updates. The example builder draws fresh masks, seeded
-with the step it resumes at, so a resumed run does not replay the batches it
-already trained on.
+the requested number of updates. A resume is exact: the training batches are a
+pure function of the data seed and the batch number (`run_pretraining` skips the
+batches the restored update count implies), and the checkpoint holds the dropout
+random state (the models' `SeedGenerator`s) beside the weights and optimizer
+slots, so a killed and resumed run ends with the weights of a run never killed,
+up to floating-point noise. A kill repeats at most the updates made since the
+last checkpoint.
 
 Distribution: `"mirrored"` trains on every local device with
 `tf.distribute.MirroredStrategy`; `"multi-worker"` reads the cluster from the
 `TF_CONFIG` environment variable (`tf.distribute.MultiWorkerMirroredStrategy`).
 Every worker runs the same command; only the chief writes checkpoints, logs and
 the exported model into OUTPUT (the others write to a scratch directory that
-they delete, as TensorFlow's multi-worker checkpointing requires).
+they delete, as TensorFlow's multi-worker checkpointing requires). Every worker
+resumes from the chief's checkpoints, so OUTPUT must be on a file system all
+workers see. When a worker dies, the others stop within seconds with a one-line
+error (TensorFlow aborts the collective that waits for the lost worker: at once
+when its connection drops, otherwise when the coordination service's heartbeat
+misses it); start every worker again to resume from the last checkpoint. At the
+end each worker logs a digest of its weights (`weights_digest`), equal on all of
+them.
 """
 
+import hashlib
 import json
 import logging
 import math
 import os
+import re
 import shutil
 import tempfile
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from pretrain.errors import UsageError
@@ -33,6 +47,13 @@ from pretrain.errors import UsageError
 logger = logging.getLogger(__name__)
 # What restoring a truncated or corrupt checkpoint raises (TensorFlow's reader, the object matcher).
 RESTORE_ERRORS = (tf.errors.OpError, ValueError, IndexError, KeyError, AssertionError)
+# What a collective raises when another worker of the cluster is gone (killed, restarted, unreachable),
+# and what its message then says.
+PEER_ERRORS = (
+    tf.errors.UnavailableError, tf.errors.AbortedError, tf.errors.CancelledError,
+    tf.errors.DeadlineExceededError, tf.errors.FailedPreconditionError,
+)
+PEER_LOST = re.compile(r"[Cc]ollective|remote target|unhealthy|heartbeat")
 
 
 def format_metrics(metrics):
@@ -100,7 +121,8 @@ class Checkpointer:
     Args:
         model: keras.Model. Compiled; its optimizer is built here so that a
             restore fills the optimizer slots too.
-        directory: str. Where the chief writes (`OUTPUT/checkpoints`).
+        directory: str. Where the chief writes (`OUTPUT/checkpoints`), and
+            where every worker restores from.
         chief: bool. Non-chief workers write into a scratch directory.
         max_to_keep: int. Checkpoints kept on disk. Defaults to 3.
 
@@ -108,6 +130,14 @@ class Checkpointer:
     directory's `checkpoint` file last (an atomic rename), so a kill leaves
     the previous checkpoint as the latest or the new one complete. A
     checkpoint whose files were damaged afterwards is skipped on restore.
+
+    Beside the weights and optimizer slots, a checkpoint holds the random
+    state of the model's `SeedGenerator`s (dropout, sampling) under
+    `random_state`: `tf.train.Checkpoint(model=...)` tracks only the weights
+    (Keras's `model.weights`, not the seeds of `model.variables`), and without
+    it a resumed run would draw the dropout masks of update 0 again. A
+    checkpoint written before `random_state` existed still restores, with
+    fresh dropout masks (a warning says so).
     """
 
     def __init__(self, model, directory, chief=True, max_to_keep=3):
@@ -116,19 +146,29 @@ class Checkpointer:
         self.chief = chief
         self.directory = directory if chief else tempfile.mkdtemp(prefix="worker-checkpoints-")
         model.optimizer.build(model.trainable_variables)
-        self.checkpoint = tf.train.Checkpoint(model=model, optimizer=model.optimizer)
+        self.random_state = random_state(model)
+        self.checkpoint = tf.train.Checkpoint(
+            model=model, optimizer=model.optimizer, random_state=self.random_state
+        )
         self.manager = tf.train.CheckpointManager(self.checkpoint, self.directory, max_to_keep)
+        # Every worker resumes from the chief's checkpoints (another worker's manager only reads them).
+        self.chief_manager = (
+            self.manager if chief else tf.train.CheckpointManager(self.checkpoint, directory, max_to_keep)
+        )
 
     def restore(self):
         """Restores the newest checkpoint that reads back whole; returns its update count (0 if none).
 
         One that fails (truncated or corrupt files) is skipped with a warning that names it; if none
-        restores, a `UsageError` names them all.
+        restores, a `UsageError` names them all. The chief first removes what a write killed halfway
+        left (TensorFlow's `ckpt-N_temp` directories, never recorded as checkpoints).
         """
+        if self.chief:
+            self._remove_killed_writes()
         damaged, self.restored = [], None
-        for path in reversed(self.manager.checkpoints):  # newest first
+        for path in reversed(self.chief_manager.checkpoints):  # newest first
             try:
-                self.checkpoint.restore(path).assert_existing_objects_matched()
+                self._restore(path)
             except RESTORE_ERRORS as error:
                 reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
                 logger.warning(f"checkpoint {path} cannot be restored ({reason[:200]}); trying the one before it")
@@ -140,10 +180,27 @@ class Checkpointer:
             return updates_done(self.model)
         if damaged:
             raise UsageError(
-                f"no checkpoint in {self.directory} can be restored ({', '.join(damaged)} are damaged); "
-                "delete that directory to start the run over, or choose a new --output"
+                f"no checkpoint in {self.chief_manager.directory} can be restored "
+                f"({', '.join(damaged)} are damaged); delete that directory to start the run over, "
+                "or choose a new --output"
             )
         return 0
+
+    def _remove_killed_writes(self):
+        names = os.listdir(self.directory) if os.path.isdir(self.directory) else []
+        for name in names:
+            if re.fullmatch(r"ckpt-\d+_temp.*", name) and os.path.isdir(os.path.join(self.directory, name)):
+                logger.info(f"Removing {name} in {self.directory}, the rest of a checkpoint write that was killed")
+                shutil.rmtree(os.path.join(self.directory, name), ignore_errors=True)
+
+    def _restore(self, path):
+        saved = {name.split("/", 1)[0] for name, _ in tf.train.list_variables(path)}
+        checkpoint = self.checkpoint
+        if self.random_state and "random_state" not in saved:
+            logger.warning(f"{path} holds no dropout random state (an older checkpoint); the resumed run "
+                           "draws other dropout masks than an uninterrupted one would")
+            checkpoint = tf.train.Checkpoint(model=self.model, optimizer=self.model.optimizer)
+        checkpoint.restore(path).assert_existing_objects_matched()
 
     def save(self):
         """Writes a checkpoint named by the current update count (all workers must call it)."""
@@ -151,9 +208,28 @@ class Checkpointer:
         path = self.manager.save(checkpoint_number=step)
         return path if self.chief else None
 
+    def latest_saved(self):
+        """The update count of the chief's newest recorded checkpoint (None if none), as a resume would read it."""
+        latest = tf.train.latest_checkpoint(self.chief_manager.directory)
+        return int(latest.rsplit("-", 1)[1]) if latest else None
+
     def close(self):
         if not self.chief:
             shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def weights_digest(model):
+    """The first 16 hex digits of the SHA-256 of `model.weights`' values, in order (equal weights, equal digest)."""
+    digest = hashlib.sha256()
+    for weight in model.weights:
+        digest.update(np.ascontiguousarray(keras.ops.convert_to_numpy(weight.value)).tobytes())
+    return digest.hexdigest()[:16]
+
+
+def random_state(model):
+    """The variables of `model`'s `SeedGenerator`s: Keras's `model.variables` are its weights and these."""
+    weights = {id(weight) for weight in model.weights}
+    return [variable for variable in model.variables if id(variable) not in weights]
 
 
 class CheckpointEachRound(keras.callbacks.Callback):
@@ -202,7 +278,8 @@ def fit(model, train_dataset, heldout_dataset, training, checkpointer, log_dir, 
         keras.callbacks.TensorBoard(log_dir),
     ]
     strategy = model.distribute_strategy
-    if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+    multi_worker = isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
+    if multi_worker:
         _work_around_keras_multi_worker_reduction(model)
     with strategy.scope():
         # Keras's symbolic pre-build reduces one input batch across workers,
@@ -210,17 +287,36 @@ def fit(model, train_dataset, heldout_dataset, training, checkpointer, log_dir, 
         # model, metrics and optimizer were built in this scope already, and
         # inside the scope fit still distributes through this strategy.
         model._distribute_strategy = None
-        history = model.fit(
-            train_dataset,
-            steps_per_epoch=round_length * training.accumulation_steps,
-            epochs=rounds,
-            initial_epoch=initial_step // round_length,
-            validation_data=heldout_dataset,
-            callbacks=callbacks,
-            shuffle=False,
-            verbose=1 if checkpointer.chief else 0,
-        )
+        try:
+            history = model.fit(
+                train_dataset,
+                steps_per_epoch=round_length * training.accumulation_steps,
+                epochs=rounds,
+                initial_epoch=initial_step // round_length,
+                validation_data=heldout_dataset,
+                callbacks=callbacks,
+                shuffle=False,
+                verbose=1 if checkpointer.chief else 0,
+            )
+        except PEER_ERRORS as error:
+            if not (multi_worker and PEER_LOST.search(error.message)):
+                raise
+            raise UsageError(lost_worker_message(error, checkpointer.latest_saved())) from None
+    logger.info(f"Weights after update {updates_done(model)}: digest {weights_digest(model)}")
     return {name: values[-1] for name, values in history.history.items()}
+
+
+def lost_worker_message(error, latest_step):
+    """One line for a collective that failed because another worker is gone; `latest_step` is the last checkpoint's."""
+    peer = re.search(r"remote target /job:(\w+)/replica:\d+/task:(\d+)", error.message)
+    who = f"{peer.group(1)} {peer.group(2)}" if peer else "another worker"
+    aborted = re.search(r"Collective ops is aborted by: ([^\n]+)", error.message)
+    reason = aborted.group(1) if aborted else re.sub(r"^\{\{[^}]*\}\}\s*", "", error.message.strip().splitlines()[0])
+    resume = f"update {latest_step}" if latest_step else "the start"
+    return (
+        f"training stopped: {who} of the cluster is gone ({type(error).__name__}: {reason[:200]}). "
+        f"Start every worker again with the same command; the run resumes from its last checkpoint ({resume})"
+    )
 
 
 def _work_around_keras_multi_worker_reduction(model):

@@ -1,6 +1,9 @@
 """Exact resume: SIGKILL `pretrain bert` after a checkpoint, run the same command, it finishes; a run resumed
-from a checkpoint continues the learning-rate schedule and the optimizer state exactly (same batches, same
-weights and Adam moments as a run never interrupted)."""
+from a checkpoint continues the learning-rate schedule, the optimizer state and the dropout masks exactly (same
+batches, same weights and Adam moments as a run never interrupted); a checkpoint of an older version, without
+the dropout random state, still restores."""
+
+import logging
 
 import os
 import re
@@ -58,9 +61,10 @@ def test_killed_run_resumes_from_its_last_checkpoint_and_finishes(tmp_path, lee_
 
 
 def _gpt_run(seed, checkpoint_dir):
-    """A tiny compiled GPT pretrainer (no dropout) and its Checkpointer; `seed` sets the initial weights."""
+    """A tiny compiled GPT pretrainer with dropout and its Checkpointer; `seed` sets the initial weights and the
+    dropout seeds."""
     keras.utils.set_random_seed(seed)
-    backbone = GptDecoder(vocabulary_size=40, name="backbone", dropout=0.0, **BACKBONE_SIZES["tiny"])
+    backbone = GptDecoder(vocabulary_size=40, name="backbone", dropout=0.2, **BACKBONE_SIZES["tiny"])
     model = GptPretrainer(backbone)
     model.compile(optimizer=create_optimizer(EXACT_TRAINING, model))
     return model, loop.Checkpointer(model, checkpoint_dir)
@@ -88,6 +92,24 @@ def test_a_resumed_run_continues_the_schedule_and_optimizer_state_exactly(tmp_pa
     assert float(resumed.optimizer.learning_rate) == pytest.approx(float(warmup_linear_decay(4, 1e-3, 2, 8)))
     loop.fit(resumed, _batches().skip(4), None, EXACT_TRAINING, checkpointer, str(tmp_path / "logs_b"), 4)
     assert loop.updates_done(resumed) == 8
-    for ours, theirs in zip(resumed.weights + resumed.optimizer.variables,
-                            uninterrupted.weights + uninterrupted.optimizer.variables):
+    # The dropout seeds are restored too (`random_state`): the resumed updates draw the uninterrupted run's masks.
+    assert checkpointer.random_state and len(checkpointer.random_state) == len(loop.random_state(uninterrupted))
+    for ours, theirs in zip(resumed.variables + resumed.optimizer.variables,
+                            uninterrupted.variables + uninterrupted.optimizer.variables):
         np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-5, atol=1e-6, err_msg=ours.path)
+
+
+def test_a_checkpoint_without_the_dropout_random_state_restores_with_a_warning(tmp_path, caplog):
+    model, _ = _gpt_run(0, str(tmp_path / "unused"))
+    model.optimizer.build(model.trainable_variables)
+    model.optimizer.iterations.assign(6)
+    manager = tf.train.CheckpointManager(  # what checkpoints held before `random_state`
+        tf.train.Checkpoint(model=model, optimizer=model.optimizer), str(tmp_path / "old"), max_to_keep=1
+    )
+    manager.save(checkpoint_number=6)
+    resumed, checkpointer = _gpt_run(1, str(tmp_path / "old"))
+    with caplog.at_level(logging.WARNING, logger="pretrain.training.loop"):
+        assert checkpointer.restore() == 6
+    assert "holds no dropout random state" in caplog.text
+    for ours, theirs in zip(resumed.weights, model.weights):
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy(), err_msg=ours.path)
