@@ -67,6 +67,8 @@ from tasks.gpt_generator import GptGenerator  # noqa: E402
 MB = 2**20
 PARTS = ("decoding", "export", "perplexity")
 BLOCKED_IN_CHILD = ("keras_hub", "keras_nlp", "keras", "layers", "pretrain", "tasks", "saved_models")
+# The script that loads the SavedModels in that fresh process.
+EXPORT_CHECK = os.path.join(os.path.dirname(os.path.abspath(__file__)), "generation_export_check.py")
 
 
 def parse_arguments(argv=None):
@@ -243,49 +245,6 @@ def time_cache_reorder(args, decoder):
           f"{args.new_tokens * seconds['ours']:.2f} s")
 
 
-CHILD_SCRIPT = r"""
-import json, sys
-BLOCKED = sys.argv[1].split(",")
-for name in BLOCKED:  # as if not installed: `import` raises ImportError, importlib.util.find_spec gives None
-    sys.modules[name] = None
-import numpy as np
-import tensorflow as tf
-from tensorflow.core.protobuf import saved_model_pb2
-from tensorflow.python.framework import op_def_registry
-
-def unknown_ops(path):
-    model = saved_model_pb2.SavedModel()
-    with open(path + "/saved_model.pb", "rb") as file:
-        model.ParseFromString(file.read())
-    graph = model.meta_graphs[0].graph_def
-    nodes = list(graph.node) + [node for function in graph.library.function for node in function.node_def]
-    return sorted({node.op for node in nodes if op_def_registry.get(node.op) is None})
-
-expected = np.load(sys.argv[2])
-report = {}
-for side, path in json.loads(sys.argv[3]).items():
-    entry = {"unknown_ops": unknown_ops(path)}
-    try:
-        loaded = tf.saved_model.load(path)
-        for signature in ("greedy", "beam"):
-            out = loaded.signatures[signature](token_ids=tf.constant(expected["token_ids"]),
-                                               prompt_mask=tf.constant(expected["prompt_mask"]))["token_ids"]
-            entry[signature] = bool(np.array_equal(out.numpy(), expected[side + "_" + signature]))
-        entry["loaded"] = True
-    except Exception as error:  # reported, not raised: the verdict is the output
-        entry.update(loaded=False, error=f"{type(error).__name__}: {error}"[:500])
-    report[side] = entry
-report["imported"] = sorted(name for name, module in sys.modules.items()
-                            if module is not None and name.split(".")[0] in BLOCKED)
-try:
-    import keras_hub  # noqa: F401
-    report["keras_hub_importable"] = True
-except ImportError:
-    report["keras_hub_importable"] = False
-print(json.dumps(report))
-"""
-
-
 def _named_output(function):
     def run(token_ids, prompt_mask):
         return {"token_ids": function(token_ids, prompt_mask)}
@@ -315,7 +274,7 @@ def check_export(args, traced, signature, decoder, tokens, prompt_mask, outputs)
                  **{f"{side}_{strategy}": outputs[(strategy, side)]
                     for side in ("ours", "keras-hub") for strategy in ("greedy", "beam")})
         environment = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
-        command = [sys.executable, "-c", CHILD_SCRIPT, ",".join(BLOCKED_IN_CHILD), expected_path, json.dumps(paths)]
+        command = [sys.executable, EXPORT_CHECK, ",".join(BLOCKED_IN_CHILD), expected_path, json.dumps(paths)]
         start = time.perf_counter()
         result = subprocess.run(command, cwd=directory, env=environment, capture_output=True, text=True, timeout=600)
         load_seconds = time.perf_counter() - start
