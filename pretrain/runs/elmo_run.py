@@ -59,7 +59,7 @@ def run_elmo_pretraining(config, output_dir, vocab_file=None):
     keras.utils.set_random_seed(config.training.seed)
     model = ElmoPretrainer(build_backbone(config, vocabulary), name="elmo_pretrainer")
     config, metrics, final_step = train_with_resume(
-        model, config, output_dir, lambda step: build_datasets(config, tokenizer, data_dir, counts)
+        model, config, output_dir, lambda: build_datasets(config, tokenizer, data_dir, counts)
     )
     model.backbone.get_layer("scalar_mix").trainable = True  # for fine-tuning
     with atomic_file(os.path.join(output_dir, "model.keras")) as staging:

@@ -47,8 +47,11 @@ def train_with_resume(model, config, output_dir, build_datasets):
     trains to `config.training.steps`.
 
     Args:
-        build_datasets: callable `step -> (train, heldout)`; `step` is the
-            update the run resumes at (0 for a new run).
+        build_datasets: callable `() -> (train, heldout)`: endless training
+            batches, the same on every call, and held-out batches (or None).
+            A resumed run skips the training batches its restored update
+            count implies, so it trains on the batches of a run never
+            interrupted.
 
     Returns:
         `(config, metrics, final_step)`: the config with the backbone's config,
@@ -70,7 +73,11 @@ def train_with_resume(model, config, output_dir, build_datasets):
         logger.info(f"Resuming from step {step} ({checkpointer.restored})")
     metrics = {}
     if step < config.training.steps:
-        train, heldout = build_datasets(step)
+        train, heldout = build_datasets()
+        trained_batches = step * config.training.accumulation_steps
+        if trained_batches:
+            logger.info(f"Skipping the {trained_batches} training batches the run has trained on")
+            train = train.skip(trained_batches)
         metrics = loop.fit(
             model, train, heldout, config.training, checkpointer, os.path.join(output_dir, "logs"), step
         )

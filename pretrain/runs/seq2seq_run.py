@@ -69,7 +69,7 @@ def run_seq2seq_pretraining(config, output_dir, vocab_file=None):
         model,
         config,
         output_dir,
-        lambda step: build_datasets(config, tokenizer, data_dir, counts, config.data.seed + step),
+        lambda: build_datasets(config, tokenizer, data_dir, counts, config.data.seed),
     )
     with atomic_file(os.path.join(output_dir, "model.keras")) as staging:
         model.save(staging)
