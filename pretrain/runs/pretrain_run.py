@@ -23,6 +23,7 @@ import logging
 import os
 import shutil
 import tempfile
+import time
 
 import keras
 import numpy as np
@@ -50,6 +51,8 @@ logger = logging.getLogger(__name__)
 INITIAL_TOKEN_EMBEDDING = "initial_token_embedding.npy"
 # Examples are shuffled in a buffer of this many.
 SHUFFLE_BUFFER = 1000
+# How long another worker of a multi-worker run waits for the chief's trained vocabulary.
+VOCABULARY_WAIT_SECONDS = 3600
 
 
 def prepare_output_dir(output_dir):
@@ -68,8 +71,38 @@ def check_resumable(config, output_dir):
     return resumable_config(config, saved.to_dict(), output_dir, f"pass --config {config_path}")
 
 
-def prepare_vocabulary(config, output_dir, data_dir, vocab_file, resuming, chief):
-    """The vocabulary tokens: the run's own when resuming, the given file, or trained."""
+def file_stamp(path):
+    """`(modification time, size)` of `path`, or None if it does not exist."""
+    try:
+        status = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return status.st_mtime_ns, status.st_size
+
+
+def wait_for_chief_vocabulary(path, stamp_before, timeout=VOCABULARY_WAIT_SECONDS, poll=0.5):
+    """The tokens of the vocabulary the chief writes at `path`, once it differs from `stamp_before`.
+
+    Another worker of a multi-worker run must tokenize with the chief's vocabulary: one it trained itself
+    could differ (the `tokenizers` trainer breaks frequency ties differently in each process).
+    `stamp_before` is `file_stamp(path)` taken when the run started, so a `vocab.txt` left by an earlier
+    attempt is not mistaken for the chief's new one.
+    """
+    deadline = time.monotonic() + timeout
+    while file_stamp(path) in (None, stamp_before):
+        if time.monotonic() > deadline:
+            raise UsageError(
+                f"the chief did not write its vocabulary {path} within {timeout:.0f} s; OUTPUT must be on a "
+                "file system every worker sees, or give every worker the same --vocab FILE"
+            )
+        time.sleep(poll)
+    logger.info(f"Using the chief's vocabulary {path}")
+    return load_vocabulary(path)
+
+
+def prepare_vocabulary(config, output_dir, data_dir, vocab_file, resuming, chief, stamp_before=None):
+    """The vocabulary tokens: the run's own when resuming, the given file, or trained (by the chief only:
+    another worker waits for the chief's, `stamp_before` being `file_stamp(OUTPUT/vocab.txt)` at its start)."""
     saved_path = os.path.join(output_dir, "vocab.txt")
     if resuming:
         saved = load_vocabulary(saved_path)
@@ -81,6 +114,8 @@ def prepare_vocabulary(config, output_dir, data_dir, vocab_file, resuming, chief
         return saved
     if vocab_file is not None:
         tokens = load_vocabulary(vocab_file)
+    elif not chief:
+        return wait_for_chief_vocabulary(saved_path, stamp_before)
     else:
         size = config.tokenizer.vocabulary_size
         logger.info(f"Training a WordPiece vocabulary of {size} tokens on {', '.join(config.data.corpus)}")
@@ -91,7 +126,8 @@ def prepare_vocabulary(config, output_dir, data_dir, vocab_file, resuming, chief
             strip_accents=config.tokenizer.strip_accents,
         )
     if chief:
-        save_vocabulary(tokens, saved_path)
+        with atomic_file(saved_path) as staging:  # another worker reads it as soon as it appears
+            save_vocabulary(tokens, staging)
     return tokens
 
 
@@ -220,6 +256,7 @@ def run_pretraining(config, output_dir, vocab_file=None):
     strategy = loop.create_strategy(config.training.strategy)
     chief = loop.is_chief(strategy)
     worker_index, num_workers = loop.worker_shard(strategy)
+    vocabulary_stamp = file_stamp(os.path.join(output_dir, "vocab.txt"))  # before the chief can write a new one
     prepare_output_dir(output_dir)
     config = config.replace(
         data=config.data.replace(corpus=tuple(os.path.abspath(p) for p in config.data.corpus))
@@ -247,7 +284,7 @@ def run_pretraining(config, output_dir, vocab_file=None):
     try:
         counts = split_corpus(config.data, data_dir)
         check_corpus(config, counts)
-        tokens = prepare_vocabulary(config, output_dir, data_dir, vocab_file, resuming, chief)
+        tokens = prepare_vocabulary(config, output_dir, data_dir, vocab_file, resuming, chief, vocabulary_stamp)
         tokenizer = WordPieceTokenizer(
             tokens,
             lowercase=config.tokenizer.lowercase,
