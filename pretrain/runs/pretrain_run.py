@@ -256,8 +256,8 @@ def run_pretraining(config, output_dir, vocab_file=None):
     strategy = loop.create_strategy(config.training.strategy)
     chief = loop.is_chief(strategy)
     worker_index, num_workers = loop.worker_shard(strategy)
-    vocabulary_stamp = file_stamp(os.path.join(output_dir, "vocab.txt"))  # before the chief can write a new one
     prepare_output_dir(output_dir)
+    vocabulary_stamp = file_stamp(os.path.join(output_dir, "vocab.txt"))  # before the chief can write a new one
     config = config.replace(
         data=config.data.replace(corpus=tuple(os.path.abspath(p) for p in config.data.corpus))
     ).validated()

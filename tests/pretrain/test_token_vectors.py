@@ -33,16 +33,20 @@ def _cosine(a, b):
     return float(a @ b / np.linalg.norm(a) / np.linalg.norm(b))
 
 
+def _same_minus_across(rows):
+    """Mean cosine of two animals' vectors less that of an animal's and a tool's."""
+    same = np.mean([_cosine(rows[a], rows[b]) for a in ANIMALS for b in ANIMALS if a < b])
+    across = np.mean([_cosine(rows[a], rows[t]) for a in ANIMALS for t in TOOLS])
+    return same - across
+
+
 def test_tokens_of_the_same_contexts_get_close_vectors_and_unseen_tokens_none(tmp_path):
     vocabulary = list(SPECIAL_TOKENS) + ANIMALS + TOOLS + "the eats grass and sleeps a hits nails cuts wood . never".split()
     tokenizer = WordPieceTokenizer(vocabulary)
     vectors = train_token_vectors(_corpus(tmp_path / "train.txt"), tokenizer, dim=16, directory=str(tmp_path / "w"),
                                   epochs=3)
     index = {token: i for i, token in enumerate(vocabulary)}
-    rows = _centred(vectors, ANIMALS + TOOLS, index)
-    same = np.mean([_cosine(rows[a], rows[b]) for a in ANIMALS for b in ANIMALS if a < b])
-    across = np.mean([_cosine(rows[a], rows[t]) for a in ANIMALS for t in TOOLS])
-    assert same > across + 0.5
+    assert _same_minus_across(_centred(vectors, ANIMALS + TOOLS, index)) > 0.5
     assert np.isnan(vectors[index["never"]]).all() and np.isnan(vectors[index["[MASK]"]]).all()
 
 
@@ -71,8 +75,9 @@ def test_a_new_run_starts_from_the_vectors_and_none_starts_random(tmp_path):
 
     pretrained = load_pretrained(str(tmp_path / "skipgram"))
     index = {token: i for i, token in enumerate(pretrained.tokenizer().vocabulary)}
-    rows = _centred(initial, ANIMALS + TOOLS, index)
-    assert _cosine(rows["cat"], rows["dog"]) > _cosine(rows["cat"], rows["hammer"]) + 0.5  # the run's embedding started from vectors that know the contexts
+    # The run's embedding started from vectors that know the contexts: animals near animals, not tools (random
+    # vectors give about 0; Hogwild threads make each run differ, 0.59-0.64 in three runs on a busy machine).
+    assert _same_minus_across(_centred(initial, ANIMALS + TOOLS, index)) > 0.3
     trained = np.asarray(pretrained.backbone.token_embedding.embeddings)
     assert np.abs(trained - initial).max() < 0.01  # one update of 1e-4 moved it only a little
     before = {name: (tmp_path / "skipgram" / name).read_bytes() for name in ("metrics.json", "initial_token_embedding.npy")}
