@@ -74,10 +74,7 @@ def train_with_resume(model, config, output_dir, build_datasets):
     metrics = {}
     if step < config.training.steps:
         train, heldout = build_datasets()
-        trained_batches = step * config.training.accumulation_steps
-        if trained_batches:
-            logger.info(f"Skipping the {trained_batches} training batches the run has trained on")
-            train = train.skip(trained_batches)
+        train = loop.skip_trained_batches(train, step, config.training)
         metrics = loop.fit(
             model, train, heldout, config.training, checkpointer, os.path.join(output_dir, "logs"), step
         )

@@ -201,8 +201,9 @@ def examples_dataset(config, tokenizer, path, seed, shuffle_buffer, shard_index=
     return objective_of(config).examples(config, tokenizer, path, seed, shuffle_buffer, shard_index, num_shards)
 
 
-def build_datasets(config, tokenizer, data_dir, counts, seed, worker_index=0, num_workers=1, start_batch=0):
-    """Endless training batches from batch `start_batch` on, and a fixed list of held-out batches (or None).
+def build_datasets(config, tokenizer, data_dir, counts, seed, worker_index=0, num_workers=1, step=0):
+    """Endless training batches from where a run at update `step` goes on, and a fixed list of held-out
+    batches (or None).
 
     The training batches are a pure function of `seed` and the batch number, so a resumed run that starts
     at the batch its update count implies trains on the batches of a run never interrupted.
@@ -217,9 +218,7 @@ def build_datasets(config, tokenizer, data_dir, counts, seed, worker_index=0, nu
         worker_index, num_workers,
     )
     train = objective.inputs(config, train.repeat().batch(batch_size, drop_remainder=True), seed)
-    if start_batch:
-        logger.info(f"Skipping the {start_batch} training batches the run has trained on")
-        train = train.skip(start_batch)
+    train = loop.skip_trained_batches(train, step, config.training)
     train = train.prefetch(tf.data.AUTOTUNE).with_options(options)
     if not (config.training.eval_batches and counts["heldout_documents"]):
         return train, None
@@ -317,7 +316,7 @@ def run_pretraining(config, output_dir, vocab_file=None):
         if step < config.training.steps:
             train, heldout = build_datasets(
                 config, tokenizer, data_dir, counts, config.data.seed, worker_index, num_workers,
-                start_batch=step * config.training.accumulation_steps,
+                step=step,
             )
             metrics = loop.fit(
                 model, train, heldout, config.training, checkpointer, log_dir, step

@@ -11,7 +11,7 @@ Example:
 >>> from pretrain.training.pretrain_config import GptPretrainConfig
 >>> started = GptPretrainConfig().to_dict()
 >>> longer = GptPretrainConfig().replace(training=GptPretrainConfig().training.replace(steps=2000))
->>> resumable_config(longer, started, "runs/gpt").training.steps
+>>> resumable_config(longer, started, "runs/gpt", "pass --config runs/gpt/config.json").training.steps
 2000
 """
 
@@ -39,7 +39,7 @@ MAY_CHANGE = frozenset({
 })
 
 
-def resumable_config(config, saved, output_dir, how_to_resume="rerun it with the options it started with"):
+def resumable_config(config, saved, output_dir, how_to_resume):
     """The config to resume the run in `output_dir` with; a `UsageError` if it was started with another one.
 
     Args:

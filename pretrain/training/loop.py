@@ -115,6 +115,19 @@ def updates_done(model):
     return int(tf.convert_to_tensor(model.optimizer.iterations))
 
 
+def skip_trained_batches(train_dataset, step, training):
+    """`train_dataset` from the batch a run resumed at update `step` goes on with (all of it at step 0).
+
+    The batches are a function of their number, so skipping the `step * accumulation_steps` the run
+    trained on gives it the batches of a run never interrupted.
+    """
+    trained_batches = step * training.accumulation_steps
+    if not trained_batches:
+        return train_dataset
+    logger.info(f"Skipping the {trained_batches} training batches the run has trained on")
+    return train_dataset.skip(trained_batches)
+
+
 class Checkpointer:
     """Periodic checkpoints of a compiled model and its optimizer.
 
