@@ -28,7 +28,8 @@ def add_word2vec_arguments(parser, config):
     parser.add_argument("--sample", type=float, default=config.sample,
                         help=f"subsampling threshold, 0 to keep every word (default {config.sample})")
     parser.add_argument("--batch-tokens", type=positive_int, default=config.batch_tokens,
-                        help="tokens per training step (default 16384 on the fused op, 4096 on the TensorFlow step)")
+                        help="tokens per training step (default on the fused op: 16384 skip-gram, 4096 CBOW; "
+                             "4096 on the TensorFlow step)")
     parser.add_argument("--xla", action="store_true", help="compile the step with XLA")
     parser.add_argument("--no-fused-kernel", dest="fused_kernel", action="store_false",
                         help="train with the TensorFlow step even where the fused C++ op applies")

@@ -39,6 +39,8 @@ def add_common_arguments(parser, config):
                         help=f"initial learning rate (default {config.learning_rate})")
     add_seed_option(parser, default=config.seed, what="initialisation and sampling")
     add_strategy_option(parser)
+    parser.add_argument("--no-eval", dest="evaluate", action="store_false",
+                        help="skip the WordSim-353/SimLex-999/analogy evaluation and the neighbours (1-3 s)")
 
 
 def common_config_values(args):
@@ -60,25 +62,33 @@ def read_corpus(args, directory):
 
 def run_trainer(args, config, train):
     """Create the strategy, read the corpus, `train(config, corpus, strategy, work_dir, log_dir)`
-    -> (vectors, history), then evaluate and export on the chief."""
+    -> (vectors, history), then export and (unless --no-eval) evaluate on the chief. Prints the seconds
+    of each phase and keeps them in metrics.json."""
     strategy = create_strategy(args.strategy)
     if os.path.isfile(args.output):
         raise UsageError(f"--output {args.output} is a file; give a directory.")
     os.makedirs(args.output, exist_ok=True)
     chief = is_chief(strategy)
     log_dir = os.path.join(args.output, "logs") if chief else None
+    seconds, start = {}, time.perf_counter()
     with tempfile.TemporaryDirectory(dir=args.output, prefix=".work-") as work_dir:
         corpus = read_corpus(args, work_dir)
+        seconds["corpus"], start = time.perf_counter() - start, time.perf_counter()
         vectors, history = train(config, corpus, strategy, work_dir, log_dir)
+        seconds["training"], start = time.perf_counter() - start, time.perf_counter()
     if not chief:
         return 0
     config.save(os.path.join(args.output, "config.json"))
     paths = export_all(vectors, args.output)
-    results = evaluate(vectors)
-    neighbours = nearest_neighbours(vectors)
-    print(format_report(results, neighbours))
+    seconds["export"], start = time.perf_counter() - start, time.perf_counter()
+    metrics = {"epochs": history, "vocabulary_size": len(vectors.words)}
+    if args.evaluate:
+        metrics["evaluation"], metrics["neighbours"] = evaluate(vectors), nearest_neighbours(vectors)
+        print(format_report(metrics["evaluation"], metrics["neighbours"]))
+        seconds["evaluation"] = time.perf_counter() - start
+    metrics["seconds"] = seconds
     with open(os.path.join(args.output, "metrics.json"), "w", encoding="utf-8") as file:
-        json.dump({"evaluation": results, "neighbours": neighbours, "epochs": history,
-                   "vocabulary_size": len(vectors.words)}, file, indent=2)
+        json.dump(metrics, file, indent=2)
     print(f"wrote {len(vectors.words):,} vectors of size {vectors.dim} to {', '.join(paths.values())}")
+    print("seconds: " + ", ".join(f"{name} {value:.1f}" for name, value in seconds.items()))
     return 0

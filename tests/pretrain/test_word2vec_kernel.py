@@ -47,7 +47,7 @@ def reference_step(inputs, outputs, tokens, documents, valid, cumulative, rate, 
         for draw in range(negative + 1):
             word, label = target, 1.0
             if draw:
-                word = min(bisect.bisect_right(cumulative, (rng.next() >> 16) % cumulative[-1]), len(cumulative) - 1)
+                word = bisect.bisect_right(cumulative, ((rng.next() >> 16) * int(cumulative[-1])) >> 32)
                 if word == target:
                     continue
                 label = 0.0
@@ -100,6 +100,27 @@ def test_op_update_equals_word2vec_reference(kernels, skipgram):
     expected_pairs = reference_step(inputs, outputs, *arguments)
     assert pairs == expected_pairs
     assert loss > 0
+    np.testing.assert_allclose(new_inputs, inputs, atol=1e-5)
+    np.testing.assert_allclose(new_outputs, outputs, atol=1e-5)
+
+
+@needs_compiler
+@pytest.mark.parametrize("skipgram", [True, False])
+def test_op_negative_draws_equal_a_binary_search_over_a_large_uneven_vocabulary(kernels, skipgram):
+    # 3,000 words, Zipf-like weights with runs of zero weight: the op's bucketed search must pick
+    # exactly the word a binary search picks for every draw, or the tables drift from the reference.
+    rng = np.random.default_rng(2)
+    words = 3000
+    weights = np.floor(1e6 / np.arange(1, words + 1) ** 0.9 * rng.random(words)).astype(np.int64)
+    weights[rng.random(words) < 0.2] = 0
+    weights[0] = max(weights[0], 1)
+    cumulative = np.cumsum(weights)
+    inputs = rng.normal(size=(words, 8)).astype(np.float32) * 0.3
+    outputs = rng.normal(size=(words, 8)).astype(np.float32) * 0.3
+    tokens = rng.integers(0, words, 60).astype(np.int32)
+    arguments = (tokens, np.zeros(60, np.int32), np.ones(60, bool), cumulative, 0.1, 3, 2, 5, skipgram)
+    new_inputs, new_outputs, _, pairs = run_op(kernels, inputs, outputs, *arguments)
+    assert pairs == reference_step(inputs, outputs, *arguments)
     np.testing.assert_allclose(new_inputs, inputs, atol=1e-5)
     np.testing.assert_allclose(new_outputs, outputs, atol=1e-5)
 

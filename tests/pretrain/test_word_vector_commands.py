@@ -26,6 +26,7 @@ def test_command_trains_evaluates_and_exports(lee_corpus_path, tmp_path, capsys,
     printed = capsys.readouterr().out
     assert "wordsim353 Spearman" in printed and "analogies" in printed
     metrics = read_metrics(output)
+    assert set(metrics["seconds"]) == {"corpus", "training", "export", "evaluation"}
     assert metrics["vocabulary_size"] > 1000
     assert len(metrics["epochs"]) == int(options[options.index("--epochs") + 1])
     assert all(np.isfinite(record["loss"]) for record in metrics["epochs"])
@@ -33,6 +34,19 @@ def test_command_trains_evaluates_and_exports(lee_corpus_path, tmp_path, capsys,
     assert vectors.vector_size == 24 and len(vectors) == metrics["vocabulary_size"]
     assert {"vectors.txt", "saved_model", "logs", "config.json"} <= set(os.listdir(output))
     assert not [name for name in os.listdir(output) if name.startswith(".work")]  # encoded corpus removed
+
+
+def test_no_eval_skips_the_evaluation_and_every_phase_is_timed(lee_corpus_path, tmp_path, capsys):
+    output = str(tmp_path / "w2v")
+    command = ["word2vec", "--corpus", lee_corpus_path, "--output", output, "--dim", "16", "--epochs", "1", "--no-eval"]
+    assert cli.main(command) == 0
+    printed = capsys.readouterr().out
+    assert "wordsim353 Spearman" not in printed and "seconds: corpus" in printed
+    metrics = read_metrics(output)
+    assert "evaluation" not in metrics and "neighbours" not in metrics
+    assert set(metrics["seconds"]) == {"corpus", "training", "export"}
+    assert all(value >= 0 for value in metrics["seconds"].values())
+    assert os.path.exists(os.path.join(output, "vectors.bin"))
 
 
 @pytest.mark.parametrize("arguments,message", [

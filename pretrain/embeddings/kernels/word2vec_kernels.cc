@@ -8,11 +8,12 @@
 // - skip-gram: for each (centre, context) pair, h = input[context]; CBOW: once per
 //   centre with at least one context word, h = mean of the context input rows;
 // - for the target (label 1: the centre) and `negative` unigram^0.75 draws (label 0; a
-//   draw equal to the target is skipped), each a binary search of a random integer in
-//   the cumulative distribution (gensim's cum_table: V entries whose upper levels stay in
-//   cache, where word2vec.c's 1e8-slot table misses it on every draw; measured 1.9x
-//   the CPU time per epoch with a 1e7-slot table): f = dot(h, out[w]); if |f| < 6,
-//   g = (label - sigmoid(f)) * lr, neu1e += g * out[w], out[w] += g * h (a saturated
+//   draw equal to the target is skipped), each a random integer scaled into the cumulative
+//   distribution (gensim's cum_table: V entries, where word2vec.c's 1e8-slot table misses the
+//   cache on every draw) and found through a guide table of buckets (NegativeGuide: the word a
+//   binary search finds, in one or two cache lines instead of log2(V) dependent loads); the
+//   draws of an update come first and their rows are prefetched together: f = dot(h, out[w]);
+//   if |f| < 6, g = (label - sigmoid(f)) * lr, neu1e += g * out[w], out[w] += g * h (a saturated
 //   score, |f| >= 6, gives no update, as gensim);
 // - then input[context] += neu1e (skip-gram) or every context row += neu1e (CBOW).
 // sigmoid and log-sigmoid come from word2vec's 1000-entry EXP_TABLE over [-6, 6].
@@ -26,7 +27,12 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <memory>
 #include <vector>
+
+#if defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
+#endif
 
 #include "tensorflow/core/framework/op.h"
 #include "tensorflow/core/framework/op_kernel.h"
@@ -86,6 +92,7 @@ constexpr int kExpTableSize = 1000;
 constexpr float kMaxExp = 6.0f;
 constexpr uint64_t kLcgMask = (1ULL << 48) - 1;
 constexpr int64_t kSlicesPerThread = 8;
+constexpr int kMaxGuideBits = 18;  // at most 2^18 buckets (1 MiB) whatever the vocabulary
 
 // word2vec's tables: sigmoid and log(sigmoid) on a grid of [-6, 6].
 struct SigmoidTables {
@@ -121,16 +128,57 @@ uint64_t SliceSeed(int64_t seed, int64_t slice) {
   return (static_cast<uint64_t>(seed) * 0x9E3779B97F4A7C15ULL + static_cast<uint64_t>(slice) + 1) & kLcgMask;
 }
 
+#if defined(__AVX2__) && defined(__FMA__)
+inline float HorizontalSum(__m256 v) {
+  const __m128 sum4 = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  const __m128 sum2 = _mm_add_ps(sum4, _mm_movehl_ps(sum4, sum4));
+  return _mm_cvtss_f32(_mm_add_ss(sum2, _mm_shuffle_ps(sum2, sum2, 1)));
+}
+
+// Four independent accumulators: one chain of fused multiply-adds waits out each one's latency.
+inline float Dot(const float* __restrict a, const float* __restrict b, int dim) {
+  __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps(), s2 = _mm256_setzero_ps(), s3 = _mm256_setzero_ps();
+  int d = 0;
+  for (; d + 32 <= dim; d += 32) {
+    s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + d), _mm256_loadu_ps(b + d), s0);
+    s1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + d + 8), _mm256_loadu_ps(b + d + 8), s1);
+    s2 = _mm256_fmadd_ps(_mm256_loadu_ps(a + d + 16), _mm256_loadu_ps(b + d + 16), s2);
+    s3 = _mm256_fmadd_ps(_mm256_loadu_ps(a + d + 24), _mm256_loadu_ps(b + d + 24), s3);
+  }
+  for (; d + 8 <= dim; d += 8) s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + d), _mm256_loadu_ps(b + d), s0);
+  float sum = HorizontalSum(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
+  for (; d < dim; ++d) sum += a[d] * b[d];
+  return sum;
+}
+#else
 inline float Dot(const float* __restrict a, const float* __restrict b, int dim) {
   float sum = 0.0f;
 #pragma omp simd reduction(+ : sum)
   for (int d = 0; d < dim; ++d) sum += a[d] * b[d];
   return sum;
 }
+#endif
 
 inline void Axpy(float alpha, const float* __restrict x, float* __restrict y, int dim) {
 #pragma omp simd
   for (int d = 0; d < dim; ++d) y[d] += alpha * x[d];
+}
+
+// One output row's SGD update in one pass: error += g * row (its old value), row += g * hidden.
+inline void UpdateOutput(float g, const float* __restrict hidden, float* __restrict row, float* __restrict error,
+                         int dim) {
+#pragma omp simd
+  for (int d = 0; d < dim; ++d) {
+    error[d] += g * row[d];
+    row[d] += g * hidden[d];
+  }
+}
+
+// Asks for every cache line of a row before it is needed, so the misses of several rows overlap.
+inline void PrefetchRow(const float* row, int dim) {
+  const char* bytes = reinterpret_cast<const char*>(row);
+  for (int offset = 0; offset < dim * 4; offset += 64) __builtin_prefetch(bytes + offset, 1);
+  __builtin_prefetch(bytes + dim * 4 - 1, 1);
 }
 
 // -log sigmoid(x): the table inside [-6, 6], its asymptotes outside.
@@ -140,6 +188,35 @@ inline float NegativeLogSigmoid(float x) {
   return -Tables().log_sigmoid[SigmoidTables::Index(x)];
 }
 
+// A draw is a uniform 32-bit integer u scaled to x = u * last / 2^32 in [0, last), and the word
+// is the first whose cumulative weight exceeds x. Instead of a binary search over all V words,
+// the top bits of u pick one of 2^bits buckets (about one per word), `first[bucket]` is the
+// word of the bucket's smallest x, and a short scan from there finds the word: the same word
+// as the search, with one cache line or two read instead of log2(V) dependent loads.
+struct NegativeGuide {
+  std::vector<int32_t> first;
+  int shift = 32;
+  std::vector<int64_t> cumulative;  // the weights it was built for
+
+  NegativeGuide(const int64_t* weights, int64_t num_words) : cumulative(weights, weights + num_words) {
+    const int64_t last = cumulative.back();
+    int bits = 0;
+    while (bits < kMaxGuideBits && (int64_t{1} << bits) < num_words) ++bits;
+    shift = 32 - bits;
+    first.resize(size_t{1} << bits);
+    int64_t word = 0;
+    for (uint64_t bucket = 0; bucket < first.size(); ++bucket) {
+      const int64_t smallest = static_cast<int64_t>(((bucket << shift) * static_cast<uint64_t>(last)) >> 32);
+      while (cumulative[word] <= smallest) ++word;
+      first[bucket] = static_cast<int32_t>(word);
+    }
+  }
+  bool BuiltFor(const int64_t* weights, int64_t num_words) const {
+    return static_cast<int64_t>(cumulative.size()) == num_words &&
+           std::memcmp(cumulative.data(), weights, num_words * sizeof(int64_t)) == 0;
+  }
+};
+
 // The read-only inputs of a batch and the tables being trained.
 struct Batch {
   const int32_t* tokens;
@@ -148,6 +225,8 @@ struct Batch {
   int64_t size;
   const int64_t* negative_cumulative;
   int64_t negative_words;
+  const int32_t* guide;  // NegativeGuide::first
+  int guide_shift;       // NegativeGuide::shift
   float* input;
   float* output;
   int dim;
@@ -164,7 +243,7 @@ struct SliceResult {
 class SliceTrainer {
  public:
   SliceTrainer(const Batch& batch, uint64_t seed)
-      : b_(batch), rng_{seed}, hidden_(batch.dim), error_(batch.dim) {}
+      : b_(batch), rng_{seed}, hidden_(batch.dim), error_(batch.dim), words_(batch.negative + 1) {}
 
   // Train the centres at positions [begin, end) of the batch.
   SliceResult Train(int64_t begin, int64_t end, bool skipgram) {
@@ -219,40 +298,44 @@ class SliceTrainer {
     result_.pairs += 1;
   }
 
-  // The target with label 1 and `negative` draws with label 0; accumulates into error_.
+  // The target with label 1 and `negative` draws with label 0; accumulates into error_. The
+  // draws come first (they do not depend on the updates) so that their rows load together.
   void NegativeSampling(int32_t target, const float* hidden) {
-    for (int d = 0; d <= b_.negative; ++d) {
-      int32_t word = target;
-      float label = 1.0f;
-      if (d > 0) {
-        word = DrawNegative();
-        if (word == target) continue;
-        label = 0.0f;
-      }
-      float* output_row = b_.output + Row(word);
+    int count = 0;
+    words_[count++] = target;
+    for (int d = 0; d < b_.negative; ++d) {
+      const int32_t word = DrawNegative();
+      if (word != target) words_[count++] = word;
+    }
+    for (int k = 0; k < count; ++k) PrefetchRow(b_.output + Row(words_[k]), b_.dim);
+    const SigmoidTables& tables = Tables();
+    for (int k = 0; k < count; ++k) {
+      const float label = k == 0 ? 1.0f : 0.0f;
+      float* output_row = b_.output + Row(words_[k]);
       const float f = Dot(hidden, output_row, b_.dim);
-      result_.loss += NegativeLogSigmoid(label > 0 ? f : -f);
+      result_.loss += NegativeLogSigmoid(k == 0 ? f : -f);
       if (f <= -kMaxExp || f >= kMaxExp) continue;
-      const float g = (label - Tables().sigmoid[SigmoidTables::Index(f)]) * b_.learning_rate;
-      Axpy(g, output_row, error_.data(), b_.dim);
-      Axpy(g, hidden, output_row, b_.dim);
+      const float g = (label - tables.sigmoid[SigmoidTables::Index(f)]) * b_.learning_rate;
+      UpdateOutput(g, hidden, output_row, error_.data(), b_.dim);
     }
   }
 
-  // The word whose cumulative interval holds a uniform integer: a row of output_table
-  // whatever the table's contents (the search is clamped to the last word).
+  // The word whose cumulative interval holds x = u * last / 2^32 for a uniform 32-bit u (see
+  // NegativeGuide): a row of output_table whatever the table's contents.
   int32_t DrawNegative() {
-    const int64_t* begin = b_.negative_cumulative;
-    const int64_t* end = begin + b_.negative_words;
-    const int64_t draw = static_cast<int64_t>((rng_.Next() >> 16) % static_cast<uint64_t>(end[-1]));
-    const int64_t word = std::upper_bound(begin, end, draw) - begin;
-    return static_cast<int32_t>(std::min<int64_t>(word, b_.negative_words - 1));
+    const uint64_t u = rng_.Next() >> 16;
+    const int64_t last = b_.negative_cumulative[b_.negative_words - 1];
+    const int64_t x = static_cast<int64_t>((u * static_cast<uint64_t>(last)) >> 32);
+    int64_t word = b_.guide[u >> b_.guide_shift];
+    while (b_.negative_cumulative[word] <= x) ++word;
+    return static_cast<int32_t>(word);
   }
 
   const Batch& b_;
   Lcg rng_;
   std::vector<float> hidden_;
   std::vector<float> error_;
+  std::vector<int32_t> words_;  // the target and the negative draws of one update
   SliceResult result_;
 };
 
@@ -292,8 +375,10 @@ class Word2vecTrainBatchOp : public OpKernel {
     const Tensor& negative_cumulative = context->input(5);
     OP_REQUIRES_OK(context, CheckBatch(tokens, documents, valid, negative_cumulative, input.dim_size(0),
                                        output.dim_size(0)));
+    const int64_t* weights = negative_cumulative.flat<int64_t>().data();
+    const std::shared_ptr<const NegativeGuide> guide = GuideFor(weights, negative_cumulative.NumElements());
     Batch batch{tokens.flat<int32_t>().data(), documents.flat<int32_t>().data(), valid.flat<bool>().data(),
-                tokens.NumElements(), negative_cumulative.flat<int64_t>().data(), negative_cumulative.NumElements(),
+                tokens.NumElements(), weights, negative_cumulative.NumElements(), guide->first.data(), guide->shift,
                 input_var->tensor()->flat<float>().data(), output_var->tensor()->flat<float>().data(),
                 static_cast<int>(input.dim_size(1)), window_, negative_, context->input(6).scalar<float>()()};
     const SliceResult total = TrainSlices(context, batch, context->input(7).scalar<int64_t>()());
@@ -306,6 +391,15 @@ class Word2vecTrainBatchOp : public OpKernel {
   }
 
  private:
+  // The guide of the last call's weights (the trainer passes the same every call), rebuilt when they change.
+  std::shared_ptr<const NegativeGuide> GuideFor(const int64_t* weights, int64_t num_words) {
+    tensorflow::mutex_lock lock(guide_mutex_);
+    if (guide_ == nullptr || !guide_->BuiltFor(weights, num_words)) {
+      guide_ = std::make_shared<const NegativeGuide>(weights, num_words);
+    }
+    return guide_;
+  }
+
   // A float32 matrix that this op may write: if a read value still shares the
   // buffer, the variable gets a private copy first (as TF's scatter kernels do).
   static absl::Status PrepareTable(OpKernelContext* context, Var* var, const char* name) {
@@ -381,6 +475,8 @@ class Word2vecTrainBatchOp : public OpKernel {
   int negative_;
   bool skipgram_;
   int num_slices_;
+  tensorflow::mutex guide_mutex_;
+  std::shared_ptr<const NegativeGuide> guide_;
 };
 
 REGISTER_KERNEL_BUILDER(Name("Word2vecTrainBatch").Device(DEVICE_CPU), Word2vecTrainBatchOp);
