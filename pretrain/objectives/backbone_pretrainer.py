@@ -14,7 +14,10 @@ def weighted_mean_loss(per_token_loss, weights):
 
 
 def scale_for_replicas(loss):
-    """Divides by the replica count: replicas' gradients are summed, not averaged."""
+    """Divides by the replica count: replicas' gradients are summed, not averaged (`tf.distribute`;
+    other backends train one replica per process)."""
+    if keras.backend.backend() != "tensorflow":
+        return loss
     replicas = tf.distribute.get_strategy().num_replicas_in_sync
     return loss / replicas if replicas > 1 else loss
 

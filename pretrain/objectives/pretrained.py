@@ -19,7 +19,6 @@ import dataclasses
 import os
 
 import keras
-import tensorflow as tf
 
 from pretrain.errors import UsageError
 from pretrain.objectives.bert_pretrainer import BertPretrainer
@@ -27,6 +26,7 @@ from pretrain.objectives.electra_pretrainer import ElectraPretrainer
 from pretrain.objectives.gpt_pretrainer import GptPretrainer
 from pretrain.objectives.objective import objective_of
 from pretrain.text.tokenizer import WordPieceTokenizer, load_vocabulary
+from pretrain.training.checkpoints import latest_checkpoint, restore_weights
 from pretrain.training.pretrain_config import PretrainConfig
 
 # The classes a `model.keras` of `pretrain bert|electra|gpt` may hold, passed to Keras by name.
@@ -101,14 +101,14 @@ def build_pretrainer(config, backbone, name=None):
 
 
 def _restore_latest_checkpoint(config, model_dir):
-    latest = tf.train.latest_checkpoint(os.path.join(model_dir, "checkpoints"))
-    if latest is None or config.backbone is None:
+    checkpoint_dir = os.path.join(model_dir, "checkpoints")
+    if latest_checkpoint(checkpoint_dir) is None or config.backbone is None:
         raise UsageError(
             f"{model_dir} has neither model.keras nor a checkpoint; the run has not trained yet"
         )
     backbone = objective_of(config).backbone_class.from_config(dict(config.backbone, dtype=None))
     model = build_pretrainer(config, backbone)
-    tf.train.Checkpoint(model=model).restore(latest).expect_partial()
+    restore_weights(model, checkpoint_dir)
     return model
 
 

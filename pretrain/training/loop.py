@@ -27,6 +27,11 @@ when its connection drops, otherwise when the coordination service's heartbeat
 misses it); start every worker again to resume from the last checkpoint. At the
 end each worker logs a digest of its weights (`weights_digest`), equal on all of
 them.
+
+On the JAX backend (`KERAS_BACKEND=jax`) `fit` trains in one process (the
+strategies above are TensorFlow's and refused there), and the checkpoints are
+`.npz` files (`pretrain.training.checkpoints.create_checkpointer` picks the
+format); resume is exact on both.
 """
 
 import hashlib
@@ -65,10 +70,16 @@ def create_strategy(name):
     """The `tf.distribute` strategy called `name` ("default", "mirrored", "multi-worker").
 
     Create it before any other TensorFlow work: multi-worker collectives must
-    be configured first.
+    be configured first. On another Keras backend than TensorFlow only "default"
+    is known (one process; JAX uses the local devices it sees).
     """
     if name == "default":
         return tf.distribute.get_strategy()
+    if name in ("mirrored", "multi-worker") and keras.backend.backend() != "tensorflow":
+        raise UsageError(
+            f"--strategy {name} needs the TensorFlow backend: run with KERAS_BACKEND=tensorflow, "
+            f"or drop --strategy on {keras.backend.backend()}"
+        )
     if name == "mirrored":
         return tf.distribute.MirroredStrategy()
     if name == "multi-worker":
@@ -112,7 +123,9 @@ def worker_shard(strategy):
 
 def updates_done(model):
     """The optimizer updates made so far (also for mirrored variables)."""
-    return int(tf.convert_to_tensor(model.optimizer.iterations))
+    if keras.backend.backend() == "tensorflow":
+        return int(tf.convert_to_tensor(model.optimizer.iterations))
+    return int(keras.ops.convert_to_numpy(model.optimizer.iterations))
 
 
 def skip_trained_batches(train_dataset, step, training):
@@ -178,26 +191,10 @@ class Checkpointer:
         """
         if self.chief:
             self._remove_killed_writes()
-        damaged, self.restored = [], None
-        for path in reversed(self.chief_manager.checkpoints):  # newest first
-            try:
-                self._restore(path)
-            except RESTORE_ERRORS as error:
-                reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
-                logger.warning(f"checkpoint {path} cannot be restored ({reason[:200]}); trying the one before it")
-                damaged.append(path)
-                continue
-            if damaged:
-                logger.warning(f"resuming from {path}, the newest checkpoint that restores")
-            self.restored = path
-            return updates_done(self.model)
-        if damaged:
-            raise UsageError(
-                f"no checkpoint in {self.chief_manager.directory} can be restored "
-                f"({', '.join(damaged)} are damaged); delete that directory to start the run over, "
-                "or choose a new --output"
-            )
-        return 0
+        self.restored = restore_newest(
+            self.chief_manager.checkpoints, self._restore, RESTORE_ERRORS, self.chief_manager.directory
+        )
+        return updates_done(self.model) if self.restored else 0
 
     def _remove_killed_writes(self):
         names = os.listdir(self.directory) if os.path.isdir(self.directory) else []
@@ -231,6 +228,33 @@ class Checkpointer:
             shutil.rmtree(self.directory, ignore_errors=True)
 
 
+def restore_newest(paths, restore, errors, directory):
+    """Calls `restore(path)` on the checkpoint `paths` (oldest first), newest first, until one succeeds;
+    returns that path (None if `paths` is empty).
+
+    One that raises one of `errors` (truncated or corrupt files) is skipped with a warning that names
+    it; if none restores, a `UsageError` names them all and says what to do.
+    """
+    damaged = []
+    for path in reversed(paths):
+        try:
+            restore(path)
+        except errors as error:
+            reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
+            logger.warning(f"checkpoint {path} cannot be restored ({reason[:200]}); trying the one before it")
+            damaged.append(path)
+            continue
+        if damaged:
+            logger.warning(f"resuming from {path}, the newest checkpoint that restores")
+        return path
+    if damaged:
+        raise UsageError(
+            f"no checkpoint in {directory} can be restored ({', '.join(damaged)} are damaged); "
+            "delete that directory to start the run over, or choose a new --output"
+        )
+    return None
+
+
 def weights_digest(model):
     """The first 16 hex digits of the SHA-256 of `model.weights`' values, in order (equal weights, equal digest)."""
     digest = hashlib.sha256()
@@ -257,14 +281,22 @@ class CheckpointEachRound(keras.callbacks.Callback):
 
 
 class StopAtStep(keras.callbacks.Callback):
-    """Stops `fit` once the optimizer has made `steps` updates."""
+    """Stops `fit` once the optimizer has made `steps` updates, `initial_step` of them before `fit` began.
 
-    def __init__(self, steps):
+    It counts batches rather than reading the optimizer's counter: on JAX the
+    model's variables hold no values while `fit` runs an epoch.
+    """
+
+    def __init__(self, steps, initial_step, accumulation_steps):
         super().__init__()
         self.steps = steps
+        self.initial_step = initial_step
+        self.accumulation_steps = accumulation_steps
+        self.batches = 0
 
     def on_train_batch_end(self, batch, logs=None):
-        if updates_done(self.model) >= self.steps:
+        self.batches += 1
+        if self.initial_step + self.batches // self.accumulation_steps >= self.steps:
             self.model.stop_training = True
 
 
@@ -284,12 +316,29 @@ def fit(model, train_dataset, heldout_dataset, training, checkpointer, log_dir, 
         dict. The last round's logs (training and `val_` held-out metrics).
     """
     round_length = min(training.checkpoint_every, training.steps)
-    rounds = math.ceil(training.steps / round_length)
-    callbacks = [
-        StopAtStep(training.steps),
-        CheckpointEachRound(checkpointer),
-        keras.callbacks.TensorBoard(log_dir),
-    ]
+    options = {
+        "steps_per_epoch": round_length * training.accumulation_steps,
+        "epochs": math.ceil(training.steps / round_length),
+        "initial_epoch": initial_step // round_length,
+        "validation_data": heldout_dataset,
+        "callbacks": [
+            StopAtStep(training.steps, initial_step, training.accumulation_steps),
+            CheckpointEachRound(checkpointer),
+            keras.callbacks.TensorBoard(log_dir),
+        ],
+        "shuffle": False,
+        "verbose": 1 if checkpointer.chief else 0,
+    }
+    if keras.backend.backend() == "tensorflow":
+        history = _fit_in_strategy(model, train_dataset, options, checkpointer)
+    else:  # JAX: one process, Keras converts the tf.data batches
+        history = model.fit(train_dataset, **options)
+    logger.info(f"Weights after update {updates_done(model)}: digest {weights_digest(model)}")
+    return {name: values[-1] for name, values in history.history.items()}
+
+
+def _fit_in_strategy(model, train_dataset, options, checkpointer):
+    """`model.fit` in the model's `tf.distribute` strategy (TensorFlow backend)."""
     strategy = model.distribute_strategy
     multi_worker = isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
     if multi_worker:
@@ -301,22 +350,11 @@ def fit(model, train_dataset, heldout_dataset, training, checkpointer, log_dir, 
         # inside the scope fit still distributes through this strategy.
         model._distribute_strategy = None
         try:
-            history = model.fit(
-                train_dataset,
-                steps_per_epoch=round_length * training.accumulation_steps,
-                epochs=rounds,
-                initial_epoch=initial_step // round_length,
-                validation_data=heldout_dataset,
-                callbacks=callbacks,
-                shuffle=False,
-                verbose=1 if checkpointer.chief else 0,
-            )
+            return model.fit(train_dataset, **options)
         except PEER_ERRORS as error:
             if not (multi_worker and PEER_LOST.search(error.message)):
                 raise
             raise UsageError(lost_worker_message(error, checkpointer.latest_saved())) from None
-    logger.info(f"Weights after update {updates_done(model)}: digest {weights_digest(model)}")
-    return {name: values[-1] for name, values in history.history.items()}
 
 
 def lost_worker_message(error, latest_step):

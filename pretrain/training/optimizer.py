@@ -67,7 +67,8 @@ class WarmupLinearDecay(keras.optimizers.schedules.LearningRateSchedule):
         self.accumulation_steps = accumulation_steps
 
     def __call__(self, step):
-        update = ops.floor_divide(ops.cast(step, "int64"), self.accumulation_steps)
+        # int32: JAX has no int64 unless x64 is switched on (2**31 batches are far off).
+        update = ops.floor_divide(ops.cast(step, "int32"), self.accumulation_steps)
         return warmup_linear_decay(
             update, self.peak_learning_rate, self.warmup_steps, self.total_steps
         )
@@ -133,3 +134,13 @@ def create_optimizer(training, model):
     )
     optimizer.exclude_from_weight_decay(var_list=variables_without_weight_decay(model))
     return optimizer
+
+
+def compile_pretrainer(model, training):
+    """Compiles `model` with the optimizer of `training` (a `TrainingConfig`); its `compute_loss` is the loss.
+
+    The step is XLA-compiled with `--xla` on TensorFlow, and always on JAX (`jax.jit`: uncompiled, JAX
+    runs op by op).
+    """
+    jit_compile = training.jit_compile or keras.backend.backend() == "jax"
+    model.compile(optimizer=create_optimizer(training, model), jit_compile=jit_compile)
