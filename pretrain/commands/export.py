@@ -7,10 +7,14 @@
 
 The kind is read from --model: a `pretrain bert|gpt` output dir, or a
 `pretrain finetune classify|tag` output dir (it has finetune.json).
+A SavedModel holds TensorFlow graphs, so the export runs on the TensorFlow
+backend whatever KERAS_BACKEND says; it reads model.keras or the checkpoints,
+which a run on any backend writes.
 """
 
 import json
 import os
+import sys
 
 from pretrain.errors import UsageError
 
@@ -35,6 +39,7 @@ def add_arguments(parser):
 
 
 def run(args):
+    use_tensorflow_backend()
     if not os.path.isdir(args.model):
         raise UsageError(f"--model {args.model}: no such directory.")
     if os.path.exists(os.path.join(args.model, "finetune.json")):
@@ -51,6 +56,18 @@ def run(args):
     export_backbone(pretrained.backbone, args.output, pretrained.vocabulary_path, options, seq_length=args.seq_length)
     print(f"wrote backbone SavedModel {args.output} (signatures: serving_default, preprocess)")
     return 0
+
+
+def use_tensorflow_backend():
+    """Has Keras start on TensorFlow (before it is imported), or refuses a process where it runs on another."""
+    if "keras" not in sys.modules:
+        os.environ["KERAS_BACKEND"] = "tensorflow"
+        return
+    import keras
+
+    if keras.backend.backend() != "tensorflow":
+        raise UsageError(f"pretrain export needs the TensorFlow backend, not {keras.backend.backend()}; "
+                         "run it with KERAS_BACKEND=tensorflow")
 
 
 def _export_generation(args, pretrained):

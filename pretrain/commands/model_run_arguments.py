@@ -1,4 +1,4 @@
-"""Command-line options every `pretrain.runs.model_run` command (seq2seq, ELMo) shares, and the configs they fill.
+"""Command-line options `pretrain seq2seq` and `pretrain elmo` share, and the configs they fill.
 
 Each command adds its model's own options after `add_run_arguments`, then
 builds its config from `tokenizer_from_args`, `data_from_args` and

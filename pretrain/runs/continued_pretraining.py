@@ -15,6 +15,22 @@ Example (after `pretrain bert --corpus wiki.xml.bz2 ... --output runs/wiki`):
 """
 
 from pretrain.errors import UsageError
+from pretrain.objectives.pretrained import read_run
+from pretrain.text.tokenizer import load_vocabulary
+
+
+def continue_from(config, vocab_file):
+    """`(config, vocab_file)` of a run that continues the run `config.training.init_from`.
+
+    The config takes the source run's vocabulary size, tokenizer options, preset and backbone
+    (`continued_config`); the vocabulary is the source run's (`vocab_file`, if given, must equal it).
+    """
+    init_from = config.training.init_from
+    source_config, source_vocabulary = read_run(init_from)
+    config = continued_config(config, source_config)
+    if vocab_file is not None and load_vocabulary(vocab_file) != load_vocabulary(source_vocabulary):
+        raise UsageError(f"--vocab {vocab_file} differs from the vocabulary of --init-from {init_from}; drop --vocab")
+    return config, source_vocabulary
 
 
 def continued_config(config, source_config):

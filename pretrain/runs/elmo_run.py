@@ -1,16 +1,12 @@
-"""One ELMo pretraining run: a corpus to a forward and backward LSTM language model and its backbone SavedModel.
+"""ELMo pretraining: the recipe of a forward and backward LSTM language model and its backbone SavedModel.
 
-`run_elmo_pretraining(config, output_dir)` is `pretrain elmo`: it trains (or
-reuses) a WordPiece vocabulary, cuts the corpus into windows of `seq_length`
-tokens, trains with AdamW (warmup then linear decay, checkpoints, resume,
-TensorBoard logs, held-out evaluation) and writes
+`run_elmo_pretraining(config, output_dir)` is `pretrain elmo`: the run
+skeleton (`pretrain.runs.run`) with `ELMO_RECIPE`, in one process. It cuts the
+corpus into windows of `seq_length` tokens, trains an `ElmoPretrainer` with
+AdamW (warmup then linear decay) and writes, beside the skeleton's vocab.txt,
+config.json (the `ElmoPretrainConfig`, "model": "elmo"), data/, checkpoints/,
+logs/, model.keras (its sub-layer "backbone" is the Elmo model) and metrics.json:
 
-    vocab.txt       the WordPiece vocabulary
-    config.json     the `ElmoPretrainConfig` ("model": "elmo")
-    data/           the corpus split into train.txt and heldout.txt
-    checkpoints/    tf.train checkpoints, named by optimizer update
-    logs/           TensorBoard logs
-    model.keras     the pretrainer; its sub-layer "backbone" is the Elmo model
     backbone/       SavedModel of the backbone (saved_models.backbone_export):
                     token_ids + padding_mask in, sequence_output (the learned
                     mix of layers), layer_outputs, forward/backward outputs out;
@@ -20,17 +16,14 @@ TensorBoard logs, held-out evaluation) and writes
 
 import os
 
-import keras
 import tensorflow as tf
 
-from pretrain.atomic_files import atomic_file
 from pretrain.examples.elmo_examples import elmo_dataset
 from pretrain.objectives.elmo_pretrainer import ElmoPretrainer, build_backbone
-from pretrain.runs.model_run import finish_run, prepare_corpus, train_with_resume
-from pretrain.runs.pretrain_run import prepare_vocabulary
+from pretrain.runs.recipe import Recipe, tokenizer_options
+from pretrain.runs.run import run_objective
 from pretrain.text.corpus import read_documents
-from pretrain.text.tokenizer import WordPieceTokenizer
-from saved_models.backbone_export import export_backbone
+from saved_models.tensorflow_process import export_run_model
 
 
 def build_datasets(config, tokenizer, data_dir, counts):
@@ -46,29 +39,32 @@ def build_datasets(config, tokenizer, data_dir, counts):
     return train.prefetch(tf.data.AUTOTUNE), heldout
 
 
+class ElmoRecipe(Recipe):
+    """An `Elmo` backbone: a forward and a backward LSTM language model over WordPiece tokens or their characters."""
+
+    def build_model(self, config, tokens):
+        return ElmoPretrainer(build_backbone(config, tokens), name="elmo_pretrainer")
+
+    def datasets(self, config, tokenizer, counts, workspace):
+        return build_datasets(config, tokenizer, workspace.data_dir, counts)
+
+    def prepare_export(self, model):
+        model.backbone.get_layer("scalar_mix").trainable = True  # frozen in pretraining, learned in fine-tuning
+
+    def export(self, model, config, output_dir):
+        vocabulary, backbone_dir = os.path.join(output_dir, "vocab.txt"), os.path.join(output_dir, "backbone")
+        export_run_model("backbone", model, output_dir, output_dir=backbone_dir,
+                         vocabulary_path=vocabulary, tokenizer_options=tokenizer_options(config),
+                         seq_length=config.data.seq_length)
+
+
+ELMO_RECIPE = ElmoRecipe()
+
+
 def run_elmo_pretraining(config, output_dir, vocab_file=None):
-    """Pretrains an `Elmo` backbone on `config.data.corpus` into `output_dir`.
+    """Pretrains an `Elmo` backbone on `config.data.corpus` into `output_dir` (`run.run_objective`).
 
     Returns:
-        dict. The last round's metrics (training, and `val_*` held-out ones).
+        dict. The last round's metrics (training, and `val_*` held-out ones) and `step`.
     """
-    config, data_dir, counts, resuming = prepare_corpus(config, output_dir)
-    vocabulary = prepare_vocabulary(config, output_dir, data_dir, vocab_file, resuming, chief=True)
-    tokenizer_options = {"lowercase": config.tokenizer.lowercase, "strip_accents": config.tokenizer.strip_accents}
-    tokenizer = WordPieceTokenizer(vocabulary, **tokenizer_options)
-    keras.utils.set_random_seed(config.training.seed)
-    model = ElmoPretrainer(build_backbone(config, vocabulary), name="elmo_pretrainer")
-    config, metrics, final_step = train_with_resume(
-        model, config, output_dir, lambda: build_datasets(config, tokenizer, data_dir, counts)
-    )
-    model.backbone.get_layer("scalar_mix").trainable = True  # for fine-tuning
-    with atomic_file(os.path.join(output_dir, "model.keras")) as staging:
-        model.save(staging)
-    export_backbone(
-        model.backbone,
-        os.path.join(output_dir, "backbone"),
-        os.path.join(output_dir, "vocab.txt"),
-        tokenizer_options,
-        seq_length=config.data.seq_length,
-    )
-    return finish_run(metrics, final_step, output_dir)
+    return run_objective(ELMO_RECIPE, config, output_dir, vocab_file)

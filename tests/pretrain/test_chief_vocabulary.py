@@ -6,7 +6,7 @@ import time
 import pytest
 
 from pretrain.errors import UsageError
-from pretrain.runs.pretrain_run import file_stamp, wait_for_chief_vocabulary
+from pretrain.runs.run_vocabulary import file_stamp, wait_for_chief_vocabulary
 from pretrain.text.tokenizer import SPECIAL_TOKENS, load_vocabulary, save_vocabulary
 
 CHIEF_TOKENS = [*SPECIAL_TOKENS, "the", "chief", "##s"]

@@ -1,5 +1,5 @@
-"""`pretrain seq2seq` from the CLI on real text: outputs, resume (and a refused changed resume), serving SavedModel,
-bad input."""
+"""`pretrain seq2seq` from the CLI on real text: outputs, resume (and a refused changed resume), a finished run
+kept, serving SavedModel, bad input."""
 
 import json
 import os
@@ -61,7 +61,16 @@ def test_cli_trains_exports_a_serving_model_and_resumes(tmp_path, lee_corpus_pat
     logged = capsys.readouterr().err
     assert "Resuming from step 3" in logged and "Skipping the 3 training batches" in logged  # the data goes on
     with open(os.path.join(output, "metrics.json"), encoding="utf-8") as file:
-        assert json.load(file)["step"] == 5
+        finished = json.load(file)
+    assert finished["step"] == 5
+    # A rerun of the finished run keeps its outputs: nothing is trained or exported again.
+    serving_model = os.path.join(output, "serving", "saved_model.pb")
+    exported_at = os.stat(serving_model).st_mtime_ns
+    assert cli.main(seq2seq_arguments(corpus, output, steps=5)) == 0
+    assert "finished at step 5 already; its outputs are kept" in capsys.readouterr().err
+    assert os.stat(serving_model).st_mtime_ns == exported_at
+    with open(os.path.join(output, "metrics.json"), encoding="utf-8") as file:
+        assert json.load(file) == finished
     # Only --steps (and how it runs and decodes) may change on a resume; anything else is named and refused.
     changed = seq2seq_arguments(corpus, output, steps=5)
     changed[changed.index("--input-length") + 1] = "24"
