@@ -7,25 +7,31 @@ window, the centre (CBOW: the mean of its context) against the target and
 place, with the batch cut into contiguous slices of centres, eight per CPU
 worker thread (TensorFlow's intra-op pool: one per core unless
 `tf.config.threading.set_intra_op_parallelism_threads` says otherwise), the
-slices updating shared rows without locks (Hogwild). `run_steps` keeps two
+slices updating shared rows without locks (Hogwild). `run_steps` keeps three
 calls in flight on their own batches, as gensim's worker threads run their own
-jobs, so a call's last slices overlap the next call's first instead of leaving
-cores idle at the end of each call (measured 1.3-1.6x the words/s of one call
-at a time, docs/embeddings.md). Batches, learning-rate decay, per-epoch loss
-and logging stay the trainer's. It covers negative sampling on one replica;
-for hierarchical softmax, fastText subword rows or several replicas,
-`unfused_reason` names what is not covered and the trainer keeps its
-TensorFlow step.
+jobs, so a call's last slices overlap the next calls' first instead of leaving
+cores idle at the end of each call (two in flight measured 1.3-1.6x the words/s
+of one call at a time, docs/embeddings.md); the calls train under shared locks,
+so they overlap for their whole length, and the trainer's stream of calls runs
+on across epoch boundaries. On the default strategy the op is called eagerly,
+without a `tf.function` around it (`fused_step`). Batches, learning-rate
+decay, per-epoch loss and logging stay the trainer's. It covers negative
+sampling on one replica; for hierarchical softmax, fastText subword rows or
+several replicas, `unfused_reason` names what is not covered and the trainer
+keeps its TensorFlow step.
 """
 
 import collections
 import concurrent.futures
 
+import numpy as np
 import tensorflow as tf
 
 from pretrain.embeddings.word2vec_kernel import load_word2vec_kernel
 
-CALLS_IN_FLIGHT = 2
+# Three calls in flight: 0.54-0.57 s of training vs 0.57-0.60 s for two (CBOW on the Wikipedia sample, quiet machine,
+# medians of alternating runs; skip-gram equal), now that concurrent calls do not wait on each other's locks.
+CALLS_IN_FLIGHT = 3
 
 
 def unfused_reason(config, subwords_per_word, strategy):
@@ -42,18 +48,34 @@ def unfused_reason(config, subwords_per_word, strategy):
 
 
 def fused_step(trainer):
-    """`step(tokens, documents, valid, learning_rate, seed) -> (loss, pairs)` on the op, or None if unbuilt."""
+    """`step(tokens, documents, valid, learning_rate, seed) -> (loss, pairs)` on the op, or None if unbuilt.
+
+    On the default strategy (one device, no `tf.distribute` scope) the op runs eagerly: one call costs
+    ~0.02 ms to dispatch where a `tf.function` around it cost ~0.4 ms of Python and tracing machinery, a
+    fifth of a 4,096-token CBOW call's CPU time (docs/embeddings.md). Other single-replica strategies keep
+    the `tf.function` under `strategy.run`.
+    """
     kernels = load_word2vec_kernel()
     if kernels is None:
         return None
     config, strategy = trainer.config, trainer.strategy
+    attributes = dict(window=config.window, negative=config.negative, skipgram=config.architecture == "skipgram")
 
     def replica_step(tokens, documents, valid, learning_rate, seed):
         seed = tf.cast(seed[0], tf.int64) * 1_000_003 + tf.cast(seed[1], tf.int64)  # [2] int32 -> one int64
         return kernels.word2vec_train_batch(
             trainer.input_table.handle, trainer.negative_table.handle, tokens, documents, valid,
-            trainer.negative_cumulative, learning_rate, seed,
-            window=config.window, negative=config.negative, skipgram=config.architecture == "skipgram")
+            trainer.negative_cumulative, learning_rate, seed, **attributes)
+
+    if strategy is tf.distribute.get_strategy() and not tf.distribute.has_strategy():
+        input_handle, output_handle = trainer.input_table.handle, trainer.negative_table.handle
+
+        def eager_step(tokens, documents, valid, learning_rate, seed):
+            seed = np.int64(seed[0]) * 1_000_003 + np.int64(seed[1])  # the same int64 as replica_step's
+            return kernels.word2vec_train_batch(input_handle, output_handle, tokens, documents, valid,
+                                                trainer.negative_cumulative, learning_rate, seed, **attributes)
+
+        return eager_step
 
     @tf.function(autograph=False)
     def step(tokens, documents, valid, learning_rate, seed):

@@ -8,6 +8,7 @@ import warnings
 
 import numpy as np
 import pytest
+import tensorflow as tf
 from gensim.test.utils import datapath
 
 import cli
@@ -86,3 +87,38 @@ def test_run_steps_keeps_order_and_overlaps_calls(in_flight):
     assert [result for result, _ in results] == [n * 10 for n in range(7)]
     assert [extra for _, (_, extra) in results] == [f"batch {n}" for n in range(7)]
     assert most[0] == in_flight
+
+
+@pytest.mark.skipif(shutil.which("g++") is None, reason="the op is built with g++")
+def test_op_is_called_eagerly_on_the_default_strategy_and_in_a_tf_function_under_another(tmp_path):
+    corpus = EncodedCorpus.build([["a b c d e f g h a b c a b d e"]] * 20, str(tmp_path))
+    config = Word2VecConfig(dim=8, min_count=1, epochs=1, sample=0)
+    batch = (np.arange(16, dtype=np.int32) % 8, np.zeros(16, np.int32), np.ones(16, bool),
+             np.array(0.025, np.float32), np.array([0, 0], np.int32))
+    for strategy, traced in ((None, False), (tf.distribute.OneDeviceStrategy("/cpu:0"), True)):
+        trainer = Word2VecTrainer(config, corpus, strategy=strategy)
+        step = trainer._make_step(verbose=False)
+        assert trainer.training_path == "fused kernel"
+        assert hasattr(step, "get_concrete_function") == traced
+        before = trainer.input_table.numpy()
+        loss, pairs = step(*batch)
+        assert float(pairs) == 16 and np.isfinite(float(loss))
+        assert np.abs(trainer.input_table.numpy() - before).max() > 0
+
+
+def test_steps_of_all_epochs_come_in_one_stream_with_the_per_epoch_seeds_and_decaying_rate(tmp_path):
+    corpus = EncodedCorpus.build([["a b c d e f g h a b c a b d e"]] * 40, str(tmp_path))
+    config = Word2VecConfig(dim=8, min_count=1, epochs=3, sample=0, batch_tokens=128, seed=2)
+    trainer = Word2VecTrainer(config, corpus)
+    trainer._make_step(verbose=False)
+    steps = list(trainer._step_arguments((0, 1)))
+    epochs = [epoch for _, (epoch, _) in steps]
+    assert epochs == sorted(epochs) and set(epochs) == {0, 1, 2}
+    for epoch in range(3):
+        seeds = [args[4].tolist() for args, (e, _) in steps if e == epoch]
+        assert seeds == [[epoch + 2 * 7919, number + 2 * 7919] for number in range(len(seeds))]
+    rates = [float(args[3]) for args, _ in steps]
+    assert rates[0] == pytest.approx(0.025) and all(a > b for a, b in zip(rates, rates[1:]))
+    assert sum(raw for _, (_, raw) in steps) == 3 * corpus.num_tokens
+    trainer.train(verbose=False)
+    assert [record["epoch"] for record in trainer.history] == [1, 2, 3]

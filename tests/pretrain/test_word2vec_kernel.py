@@ -2,6 +2,8 @@
 
 import bisect
 import shutil
+import threading
+import time
 
 import numpy as np
 import pytest
@@ -168,3 +170,49 @@ def test_compiler_error_is_reported_and_nothing_is_cached(tmp_path, monkeypatch)
     with pytest.raises(word2vec_kernel.KernelBuildError, match="error"):
         word2vec_kernel.built_library()
     assert not [name for name in (tmp_path / "cache").iterdir() if name.suffix == ".so"]
+
+
+@needs_compiler
+def test_a_read_value_sharing_the_table_is_not_written(kernels):
+    # Copy on write: a value read before the call keeps its numbers; the variable gets a private copy.
+    table = tf.Variable(np.full((4, 8), 0.5, np.float32))
+    outputs = tf.Variable(np.zeros((4, 8), np.float32))
+    before = table.value()  # shares the variable's buffer until the op copies it
+    expected = before.numpy().copy()
+    for _ in range(2):  # the second call finds the private copy and trains in place
+        kernels.word2vec_train_batch(table.handle, outputs.handle, [0, 1, 2, 3], [0, 0, 0, 0], [True] * 4,
+                                     np.array([1, 2, 3, 4], np.int64), 0.1, np.int64(1), window=2, negative=2,
+                                     skipgram=True, num_slices=1)
+    np.testing.assert_array_equal(before.numpy(), expected)
+    assert np.abs(table.numpy() - expected).max() > 0 and np.abs(outputs.numpy()).max() > 0
+
+
+@needs_compiler
+def test_concurrent_calls_overlap(kernels):
+    # A short call on the same tables finishes while a long one runs: the calls take no exclusive lock
+    # (before, each took both tables' exclusive locks briefly, so the short call waited for the long one).
+    rng = np.random.default_rng(0)
+    inputs = tf.Variable(rng.normal(size=(500, 100)).astype(np.float32) * 0.01)
+    outputs = tf.Variable(np.zeros((500, 100), np.float32))
+    cumulative = np.arange(1, 501, dtype=np.int64) * 1000
+
+    def call(tokens):
+        return kernels.word2vec_train_batch(
+            inputs.handle, outputs.handle, tokens, np.zeros(len(tokens), np.int32), np.ones(len(tokens), bool),
+            cumulative, 0.01, np.int64(1), window=10, negative=10, skipgram=True, num_slices=1)
+
+    long_tokens = rng.integers(0, 500, 400_000).astype(np.int32)  # ~1-3 s on one thread
+    ends = {}
+
+    def timed_call(name, tokens):
+        call(tokens)
+        ends[name] = time.perf_counter()
+
+    start = time.perf_counter()
+    long_call = threading.Thread(target=timed_call, args=("long", long_tokens))
+    long_call.start()
+    time.sleep(0.2)
+    timed_call("short", long_tokens[:100])
+    long_call.join()
+    long_seconds, short_end = ends["long"] - start, ends["short"] - start
+    assert short_end < 0.75 * long_seconds, f"short call ended at {short_end:.2f} s, long call at {long_seconds:.2f} s"

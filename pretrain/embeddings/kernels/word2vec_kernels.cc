@@ -354,16 +354,33 @@ class Word2vecTrainBatchOp : public OpKernel {
     OP_REQUIRES_OK(context, LookupResource(context, HandleFromInput(context, 1), &output_var));
     OP_REQUIRES(context, input_var.get() != output_var.get(),
                 errors::InvalidArgument("input_table and output_table must be different variables"));
+    // Copy on write without serialising the calls: the check runs under the shared locks that
+    // training keeps, so a call whose tables share their buffers with nothing (every call of the
+    // trainer) never takes an exclusive lock, which would wait for the calls in flight to end and
+    // hold back the next ones (a 4,096-token CBOW call lasts ~1 ms on two cores). Only when a read value still
+    // shares a buffer are the exclusive locks taken, once, to give the variable a private copy.
+    bool trained = false;
+    Train(context, input_var.get(), output_var.get(), /*only_if_private=*/true, &trained);
+    if (trained || !context->status().ok()) return;
     {
       tensorflow::mutex_lock input_lock(*input_var->mu());
       tensorflow::mutex_lock output_lock(*output_var->mu());
       OP_REQUIRES_OK(context, PrepareTable(context, input_var.get(), "input_table"));
       OP_REQUIRES_OK(context, PrepareTable(context, output_var.get(), "output_table"));
     }
-    // Shared locks while training: concurrent calls update the rows together (Hogwild, as
-    // TensorFlow's sparse training ops with use_locking=False); an assign waits for them.
+    Train(context, input_var.get(), output_var.get(), /*only_if_private=*/false, &trained);
+  }
+
+ private:
+  // Trains the batch under shared locks (concurrent calls update the rows together: Hogwild, as
+  // TensorFlow's sparse training ops with use_locking=False; an assign waits for them). With
+  // `only_if_private`, returns without training (and `*trained` false) if a table's buffer is
+  // shared with a read value or the table is not a float32 matrix (PrepareTable's cases).
+  void Train(OpKernelContext* context, Var* input_var, Var* output_var, bool only_if_private, bool* trained) {
+    *trained = false;
     tensorflow::tf_shared_lock input_lock(*input_var->mu());
     tensorflow::tf_shared_lock output_lock(*output_var->mu());
+    if (only_if_private && !(WritableInPlace(input_var) && WritableInPlace(output_var))) return;
     const Tensor& input = *input_var->tensor();
     const Tensor& output = *output_var->tensor();
     OP_REQUIRES(context, input.dim_size(1) == output.dim_size(1),
@@ -388,9 +405,16 @@ class Word2vecTrainBatchOp : public OpKernel {
     OP_REQUIRES_OK(context, context->allocate_output(1, {}, &pairs));
     loss->scalar<float>()() = static_cast<float>(total.loss);
     pairs->scalar<float>()() = static_cast<float>(total.pairs);
+    *trained = true;
   }
 
- private:
+  // A float32 matrix whose buffer nothing else holds: the op may write it as it is.
+  static bool WritableInPlace(Var* var) {
+    const Tensor* table = var->tensor();
+    return table->IsInitialized() && table->dtype() == tensorflow::DT_FLOAT && table->dims() == 2 &&
+           table->RefCountIsOne();
+  }
+
   // The guide of the last call's weights (the trainer passes the same every call), rebuilt when they change.
   std::shared_ptr<const NegativeGuide> GuideFor(const int64_t* weights, int64_t num_words) {
     tensorflow::mutex_lock lock(guide_mutex_);
