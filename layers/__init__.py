@@ -5,6 +5,7 @@ These names are the package's public API: the backbones `BertEncoder` and
 building blocks they are made of.
 """
 
+from layers.alibi import AlibiBias
 from layers.backbone_sizes import BACKBONE_SIZES
 from layers.bert_embedding import BertEmbedding
 from layers.bert_encoder import BertEncoder
@@ -28,6 +29,7 @@ from layers.tied_softmax_cross_entropy import tied_softmax_cross_entropy
 from layers.unilm_attention_mask import UnilmAttentionMask
 
 __all__ = [
+    "AlibiBias",
     "BACKBONE_SIZES",
     "BertEmbedding",
     "BertEncoder",

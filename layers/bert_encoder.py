@@ -3,6 +3,7 @@
 import keras
 from keras import ops
 
+from layers.alibi import AlibiBias
 from layers.backbone import Backbone
 from layers.backbone_validation import check_backbone_arguments, check_backbone_inputs
 from layers.bert_embedding import BertEmbedding
@@ -14,27 +15,44 @@ INPUT_NAMES = ("token_ids", "segment_ids", "padding_mask")
 
 
 def encode(
-    embeddings, transformer_layers, pooled_dense, inputs, attention_mask=None, output_positions=None, training=None
+    embeddings,
+    transformer_layers,
+    final_layer_norm,
+    pooled_dense,
+    inputs,
+    attention_mask=None,
+    output_positions=None,
+    training=None,
+    alibi=None,
 ):
-    """The encoder's forward pass: embeddings, blocks, [CLS] pooler.
+    """The encoder's forward pass: embeddings, blocks, final LayerNorm (pre-LN only), [CLS] pooler.
 
     With `output_positions` `[batch, P]`, the last block runs only at [CLS] and
-    those positions, and `sequence_output` is `[batch, P, hidden_dim]`.
+    those positions, and `sequence_output` is `[batch, P, hidden_dim]`. With
+    an `AlibiBias` layer, every block adds its biases to the attention logits.
     """
     x = embeddings(inputs["token_ids"], inputs["segment_ids"], training=training)
     query_positions = None
     if output_positions is not None:
         cls_positions = ops.zeros_like(output_positions[:, :1], dtype="int32")  # (B, 1)
         query_positions = ops.concatenate([cls_positions, ops.cast(output_positions, "int32")], axis=1)
+    bias = None if alibi is None else alibi(x)  # (1, N, T, T)
     for index, block in enumerate(transformer_layers):
         last = index == len(transformer_layers) - 1
+        block_positions = query_positions if last else None
+        block_bias = bias
+        if alibi is not None and block_positions is not None:
+            block_bias = alibi(x, query_positions=block_positions)  # (B, N, 1 + P, T)
         x = block(
             x,
             padding_mask=inputs["padding_mask"],
             attention_mask=attention_mask,
-            query_positions=query_positions if last else None,
+            query_positions=block_positions,
+            attention_bias=block_bias,
             training=training,
         )
+    if final_layer_norm is not None:
+        x = final_layer_norm(x)
     sequence_output = x if output_positions is None else x[:, 1:, :]  # (B, P, H) at the positions
     return {"sequence_output": sequence_output, "pooled_output": pooled_dense(x[:, 0, :])}
 
@@ -66,6 +84,18 @@ class BertEncoder(Backbone):
             0 lets the attention run on the backend's fused kernel in
             training too (`MultiHeadAttention`), as Cramming and most GPT
             recipes train. Defaults to None.
+        normalize_first: bool. Pre-LN blocks (LayerNorm before attention and
+            feed-forward, one more LayerNorm after the last block), as
+            Xiong et al. (2020) and Cramming (Geiping & Goldstein, 2023)
+            train BERT: stable without long warmups at high learning rates.
+            (It does not shorten the masked-LM plateau of short CPU runs;
+            ALiBi does, docs/pretraining.md.) False (the default) is BERT's math.
+        alibi: bool. Add ALiBi biases to every attention head's logits
+            (`layers.alibi`: each head prefers nearby tokens, from slope 1/2
+            to 1/256, as MosaicBERT), beside the learned positions. A
+            masked LM then learns from context from its first updates
+            instead of after a long plateau at the unigram distribution
+            (docs/pretraining.md). Defaults to False (BERT's math).
 
     Call arguments:
         inputs: dict of int tensors `[batch, sequence]`: `token_ids`,
@@ -103,6 +133,8 @@ class BertEncoder(Backbone):
         "num_segments",
         "layer_norm_epsilon",
         "attention_dropout",
+        "normalize_first",
+        "alibi",
     )
 
     def __init__(
@@ -117,6 +149,8 @@ class BertEncoder(Backbone):
         num_segments=2,
         layer_norm_epsilon=1e-12,
         attention_dropout=None,
+        normalize_first=False,
+        alibi=False,
         dtype=None,
         **kwargs,
     ):
@@ -145,12 +179,18 @@ class BertEncoder(Backbone):
                 attention_dropout=attention_dropout,
                 activation="gelu_approximate",
                 layer_norm_epsilon=layer_norm_epsilon,
+                normalize_first=normalize_first,
                 kernel_initializer=truncated_normal(),
                 dtype=dtype,
                 name=f"transformer_layer_{index}",
             )
             for index in range(num_layers)
         ]
+        final_layer_norm = None
+        if normalize_first:
+            final_layer_norm = keras.layers.LayerNormalization(
+                epsilon=layer_norm_epsilon, dtype=dtype, name="final_layer_norm"
+            )
         pooled_dense = keras.layers.Dense(
             hidden_dim,
             activation="tanh",
@@ -161,13 +201,15 @@ class BertEncoder(Backbone):
 
         # === Functional model ===
         inputs = {name: keras.Input(shape=(None,), dtype="int32", name=name) for name in INPUT_NAMES}
-        outputs = encode(embeddings, transformer_layers, pooled_dense, inputs)
+        alibi_layer = AlibiBias(num_heads, name="alibi") if alibi else None
+        outputs = encode(embeddings, transformer_layers, final_layer_norm, pooled_dense, inputs, alibi=alibi_layer)
         super().__init__(inputs=inputs, outputs=outputs, dtype=dtype, **kwargs)
 
         # === Config ===
         self.embeddings_layer = embeddings
         self.token_embedding = embeddings.token_embedding
         self.transformer_layers = transformer_layers
+        self.final_layer_norm = final_layer_norm
         self.pooled_dense = pooled_dense
         self.vocabulary_size = vocabulary_size
         self.num_layers = num_layers
@@ -179,6 +221,9 @@ class BertEncoder(Backbone):
         self.num_segments = num_segments
         self.layer_norm_epsilon = layer_norm_epsilon
         self.attention_dropout = resolve_attention_dropout(attention_dropout, dropout)
+        self.normalize_first = normalize_first
+        self.alibi = alibi
+        self.alibi_layer = alibi_layer
 
     def call(self, inputs, training=None, mask=None, output_positions=None):
         if output_positions is not None:
@@ -222,9 +267,11 @@ class BertEncoder(Backbone):
         return encode(
             self.embeddings_layer,
             self.transformer_layers,
+            self.final_layer_norm,
             self.pooled_dense,
             inputs,
             attention_mask=attention_mask,
             output_positions=output_positions,
             training=training,
+            alibi=self.alibi_layer,
         )

@@ -75,6 +75,9 @@ class MultiHeadAttention(keras.layers.Layer):
         attention_mask: tensor `[batch, query_length, key_length]`, 1/True
             where the query may attend to the key.
         use_causal_mask: bool. Add a causal mask. Defaults to False.
+        attention_bias: float tensor broadcastable to `[batch, num_heads,
+            query_length, key_length]`, added to the attention logits before
+            the softmax (e.g. `layers.alibi.alibi_bias`). Defaults to None.
         cache: float tensor `[batch, 2, max_length, num_heads, key_dim]` or
             None.
         cache_update_index: int or int scalar tensor; position of the first
@@ -173,6 +176,7 @@ class MultiHeadAttention(keras.layers.Layer):
         cache=None,
         cache_update_index=None,
         training=None,
+        attention_bias=None,
     ):
         if (cache is None) != (cache_update_index is None):
             raise ValueError("`cache` and `cache_update_index` must be given together.")
@@ -199,9 +203,9 @@ class MultiHeadAttention(keras.layers.Layer):
             0 if cache_update_index is None else cache_update_index,
         )
         if fused:
-            attended = self._fused_attend(query_heads, key_heads, value_heads, mask, is_causal, scale)
+            attended = self._fused_attend(query_heads, key_heads, value_heads, mask, is_causal, scale, attention_bias)
         else:
-            attended = self._attend(query_heads, key_heads, value_heads, mask, training)
+            attended = self._attend(query_heads, key_heads, value_heads, mask, training, attention_bias)
         output = self._merge_heads(attended)
         if cache is not None:
             return output, cache
@@ -267,7 +271,7 @@ class MultiHeadAttention(keras.layers.Layer):
             mask = causal if mask is None else ops.logical_and(mask, causal)
         return mask
 
-    def _attend(self, query_heads, key_heads, value_heads, mask, training):
+    def _attend(self, query_heads, key_heads, value_heads, mask, training, attention_bias=None):
         """The explicit path: softmax between two batched matmuls, dropout on the probabilities.
 
         Takes and returns `(B, T, N, D)` heads (the query already scaled) and
@@ -278,6 +282,8 @@ class MultiHeadAttention(keras.layers.Layer):
         value_heads = ops.transpose(value_heads, (0, 2, 1, 3))  # (B, N, S, D)
         # (B, N, T, D) x (B, N, D, S) -> (B, N, T, S)
         scores = ops.matmul(query_heads, ops.swapaxes(key_heads, -1, -2))
+        if attention_bias is not None:
+            scores = scores + ops.cast(attention_bias, scores.dtype)
         if mask is not None:
             # Additive bias: -1e9 where masked, as Keras's masked softmax.
             bias = ops.where(mask, 0.0, -1e9)[:, None, :, :]  # (B, 1, T, S)
@@ -287,7 +293,7 @@ class MultiHeadAttention(keras.layers.Layer):
         attended = ops.matmul(probabilities, value_heads)
         return ops.transpose(attended, (0, 2, 1, 3))  # (B, T, N, D)
 
-    def _fused_attend(self, query_heads, key_heads, value_heads, mask, is_causal, scale):
+    def _fused_attend(self, query_heads, key_heads, value_heads, mask, is_causal, scale, attention_bias=None):
         """The fused path: `keras.ops.dot_product_attention` on `(B, T, N, D)` heads; returns `(B, T, N, D)`."""
         if mask is not None:
             # cuDNN's fused kernel takes a mask only at its full [T, S] size (as an additive bias).
@@ -295,8 +301,10 @@ class MultiHeadAttention(keras.layers.Layer):
                 ops.shape(query_heads)[0], ops.shape(query_heads)[1], ops.shape(key_heads)[1]
             )
             mask = ops.broadcast_to(mask[:, None, :, :], (batch, 1, query_length, key_length))  # (B, 1, T, S)
+        if attention_bias is not None:
+            attention_bias = ops.cast(attention_bias, query_heads.dtype)
         return ops.dot_product_attention(
-            query_heads, key_heads, value_heads, mask=mask, scale=scale, is_causal=is_causal
+            query_heads, key_heads, value_heads, bias=attention_bias, mask=mask, scale=scale, is_causal=is_causal
         )
 
     def compute_output_shape(self, query_shape, value_shape=None):

@@ -48,6 +48,9 @@ class TransformerEncoderBlock(keras.layers.Layer):
             positions are never attended to.
         attention_mask: tensor `[batch, sequence, sequence]`, 1 where query
             position may attend to key position (e.g. a UniLM prefix mask).
+        attention_bias: float tensor broadcastable to `[batch, num_heads,
+            Q or sequence, sequence]`, added to the attention logits (ALiBi);
+            with `query_positions`, its rows are those of the positions.
         query_positions: optional int tensor `[batch, Q]`. If given, only
             these rows are computed (they still attend to every position) and
             the output is `[batch, Q, hidden_dim]`, equal to the full output
@@ -134,14 +137,20 @@ class TransformerEncoderBlock(keras.layers.Layer):
         self.feed_forward_layer_norm.build(inputs_shape)
         self.built = True
 
-    def call(self, inputs, padding_mask=None, attention_mask=None, query_positions=None, training=None):
+    def call(
+        self, inputs, padding_mask=None, attention_mask=None, query_positions=None, training=None, attention_bias=None
+    ):
         x = inputs
         if self.normalize_first:
             x = self.self_attention_layer_norm(x)
         if query_positions is None:
             residual = inputs
             x = self.self_attention(
-                x, padding_mask=padding_mask, attention_mask=attention_mask, training=training
+                x,
+                padding_mask=padding_mask,
+                attention_mask=attention_mask,
+                attention_bias=attention_bias,
+                training=training,
             )
         else:
             # Only the rows at `query_positions` attend (to every key) and go on.
@@ -153,6 +162,7 @@ class TransformerEncoderBlock(keras.layers.Layer):
                 x,
                 padding_mask=padding_mask,
                 attention_mask=attention_mask,
+                attention_bias=attention_bias,
                 training=training,
             )
         x = residual + self.self_attention_dropout(x, training=training)

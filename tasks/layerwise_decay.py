@@ -7,8 +7,9 @@ def layerwise_multipliers(backbone, decay):
     """{variable path: learning-rate multiplier} for the backbone's variables.
 
     Transformer layer i (counted from 0) of L gets `decay ** (L - i)`, so the
-    top layer gets `decay` and the embeddings `decay ** (L + 1)`; the pooler
-    and every variable outside the backbone (the task head) keep 1.
+    top layer gets `decay` and the embeddings `decay ** (L + 1)`; a final
+    LayerNorm after the blocks (pre-LN backbones) goes with the top layer; the
+    pooler and every variable outside the backbone (the task head) keep 1.
 
     Args:
         backbone: a `layers.BertEncoder` or `layers.GptDecoder` (anything with
@@ -22,6 +23,9 @@ def layerwise_multipliers(backbone, decay):
     for index, block in enumerate(backbone.transformer_layers):
         for variable in block.weights:
             multipliers[variable.path] = decay ** (num_layers - index)
+    final_norm = getattr(backbone, "final_layer_norm", None) or getattr(backbone, "layer_norm", None)
+    for variable in final_norm.weights if final_norm is not None else []:
+        multipliers[variable.path] = decay
     pooler = getattr(backbone, "pooled_dense", None)
     for variable in pooler.weights if pooler is not None else []:
         multipliers[variable.path] = 1.0

@@ -28,6 +28,7 @@ from pretrain.training.pretrain_config import (
     TOKEN_VECTORS,
     BertDataConfig,
     ElectraPretrainConfig,
+    EncoderPretrainConfig,
     MaskedDataConfig,
     config_class,
 )
@@ -97,6 +98,12 @@ def add_arguments(parser, model):
         parser.add_argument(
             "--max-predictions", type=positive_int,
             help=f"masked positions per sequence at most (default {data.max_predictions})",
+        )
+    if isinstance(defaults, EncoderPretrainConfig):
+        parser.add_argument(
+            "--no-alibi", action="store_true",
+            help="build BERT's exact encoder: no ALiBi attention biases (default: ALiBi on, so the masked LM "
+            "learns from context in far fewer updates; docs/pretraining.md)",
         )
     if isinstance(defaults, ElectraPretrainConfig):
         parser.add_argument(
@@ -223,9 +230,12 @@ def config_from_args(args, model):
             strip_accents=False if args.cased else None,
         )
     )
-    if training.init_from and (args.preset or args.cased):
-        option = "--preset" if args.preset else "--cased"
-        raise UsageError(f"{option} cannot change a model that --init-from {training.init_from} continues; drop {option}")
+    no_alibi = getattr(args, "no_alibi", False)
+    if training.init_from and (args.preset or args.cased or no_alibi):
+        option = "--preset" if args.preset else "--cased" if args.cased else "--no-alibi"
+        raise UsageError(
+            f"{option} cannot change a model that --init-from {training.init_from} continues; drop {option}"
+        )
     changes = dict(data=data, training=training, tokenizer=tokenizer)
     if isinstance(config, ElectraPretrainConfig):
         changes["generator"] = config.generator.replace(
@@ -235,6 +245,8 @@ def config_from_args(args, model):
         changes.update(preset=args.preset, backbone=None)
     if args.attention_dropout is not None:
         changes.update(attention_dropout=args.attention_dropout)
+    if no_alibi:
+        changes.update(alibi=False)
     config = config.replace(**changes).validated()
     if not config.data.corpus:
         raise UsageError("no corpus given: pass --corpus PATH (or --config with a corpus)")

@@ -102,6 +102,7 @@ class ElectraPretrainer(BackbonePretrainer):
                 attention_dropout=backbone.attention_dropout,
                 activation="gelu_approximate",
                 layer_norm_epsilon=backbone.layer_norm_epsilon,
+                normalize_first=backbone.normalize_first,
                 kernel_initializer=truncated_normal(),
                 dtype=backbone.dtype_policy,
                 name=f"generator_layer_{index}",
@@ -121,11 +122,14 @@ class ElectraPretrainer(BackbonePretrainer):
         }
         inputs["mlm_weights"] = keras.Input(shape=(None,), dtype="float32", name="mlm_weights")
         # The generator: the shared embeddings, its blocks, the last one only at the masked positions.
+        # With ALiBi, the generator's attention has the backbone's biases.
         x = backbone.embeddings_layer(inputs["token_ids"], inputs["segment_ids"])
+        alibi = backbone.alibi_layer
         for index, block in enumerate(generator_blocks):
             last = index == len(generator_blocks) - 1
             positions = inputs["mask_positions"] if last else None
-            x = block(x, padding_mask=inputs["padding_mask"], query_positions=positions)
+            bias = None if alibi is None else alibi(x, query_positions=positions)
+            x = block(x, padding_mask=inputs["padding_mask"], query_positions=positions, attention_bias=bias)
         mlm_features = generator_head(x, return_features=True)
         corrupted = sampler(
             inputs["token_ids"], inputs["mask_positions"], generator_head.logits(mlm_features),

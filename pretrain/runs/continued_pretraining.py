@@ -34,7 +34,7 @@ def continue_from(config, vocab_file):
 
 
 def continued_config(config, source_config):
-    """`config` with the vocabulary size, tokenizer options, preset and backbone of `source_config`.
+    """`config` with the vocabulary size, tokenizer options, preset and backbone (ALiBi or not) of `source_config`.
 
     Args:
         config: `PretrainConfig` of the new run.
@@ -50,7 +50,10 @@ def continued_config(config, source_config):
         lowercase=source_config.tokenizer.lowercase,
         strip_accents=source_config.tokenizer.strip_accents,
     )
-    return config.replace(tokenizer=tokenizer, preset=source_config.preset, backbone=source_config.backbone)
+    backbone = dict(preset=source_config.preset, backbone=source_config.backbone)
+    if "alibi" in source_config.backbone_options():
+        backbone["alibi"] = source_config.alibi
+    return config.replace(tokenizer=tokenizer, **backbone)
 
 
 def copy_pretrained_weights(source_model, model):

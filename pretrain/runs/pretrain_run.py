@@ -57,6 +57,7 @@ def build_backbone(config, vocabulary_size):
             attention_dropout=config.attention_dropout,
             name="backbone",
             **BACKBONE_SIZES[config.preset],
+            **config.backbone_options(),
         )
     if config.data.seq_length > backbone.max_sequence_length:
         raise UsageError(

@@ -186,6 +186,10 @@ class PretrainConfig(RunConfig):
         """The training documents the objective needs, and what to do with fewer (None: one suffices)."""
         return 1, None
 
+    def backbone_options(self):
+        """Keyword arguments of a new backbone beyond its preset (options of this objective's backbone)."""
+        return {}
+
     @classmethod
     def from_dict(cls, config):
         """The config of `config["model"]` (checked against `cls` unless `cls` is `PretrainConfig`)."""
@@ -199,6 +203,8 @@ class PretrainConfig(RunConfig):
             raise UsageError(f"a {model} config; use `pretrain {model}`")
         target = CONFIG_CLASSES[model]
         config = _without_other_objectives_keys(dict(config), target)
+        if issubclass(target, EncoderPretrainConfig) and "alibi" not in config:
+            config = _with_recorded_alibi(config)
         fields = {field.name: field for field in dataclasses.fields(target) if field.init}
         unknown = sorted(set(config) - set(fields) - {"model"})
         if unknown:
@@ -271,13 +277,31 @@ def _check_masking(data):
 
 
 @dataclasses.dataclass(frozen=True)
-class BertPretrainConfig(PretrainConfig):
+class EncoderPretrainConfig(PretrainConfig):
+    """What the configs of `BertEncoder` backbones (BERT, ELECTRA) add."""
+
+    # ALiBi attention biases in a new backbone (`layers.alibi`): a masked LM learns from context
+    # from its first updates instead of after a long plateau at the unigram (docs/pretraining.md).
+    # False builds BERT's exact architecture. Runs written before 2026-12-05 record no key: False.
+    alibi: bool = True
+
+    encoder = True
+
+    def backbone_options(self):
+        return {"alibi": self.alibi}
+
+    def validated(self):
+        if not isinstance(self.alibi, bool):
+            raise UsageError(f"alibi must be true or false, got {self.alibi!r}")
+        return super().validated()
+
+
+@dataclasses.dataclass(frozen=True)
+class BertPretrainConfig(EncoderPretrainConfig):
     """`pretrain bert`: masked LM (token, whole-word, n-gram or span masking), NSP, UniLM masks."""
 
     model: str = dataclasses.field(default="bert", init=False)
     data: BertDataConfig = BertDataConfig()
-
-    encoder = True
 
     @property
     def pooler_trained(self):
@@ -297,14 +321,12 @@ class BertPretrainConfig(PretrainConfig):
 
 
 @dataclasses.dataclass(frozen=True)
-class ElectraPretrainConfig(PretrainConfig):
+class ElectraPretrainConfig(EncoderPretrainConfig):
     """`pretrain electra`: replaced-token detection against a small masked-LM generator."""
 
     model: str = dataclasses.field(default="electra", init=False)
     data: MaskedDataConfig = MaskedDataConfig()
     generator: GeneratorConfig = GeneratorConfig()
-
-    encoder = True
 
     def validated(self):
         _check_masking(self.data)
@@ -351,6 +373,15 @@ def _without_other_objectives_keys(config, target):
         if data[key] != written[key]:
             raise UsageError(f"data.{key} = {data[key]!r} does not apply to `pretrain {target.model}`; remove it")
     config["data"] = {key: value for key, value in data.items() if key in data_fields or key not in written}
+    return config
+
+
+def _with_recorded_alibi(config):
+    """A config without an `alibi` key that records its built backbone (a run written before
+    2026-12-05) takes the backbone's: without ALiBi."""
+    backbone = config.get("backbone")
+    if isinstance(backbone, dict):
+        return dict(config, alibi=bool(backbone.get("alibi", False)))
     return config
 
 

@@ -102,3 +102,28 @@ def test_config_saved_without_attention_dropout_loads():
     np.testing.assert_allclose(
         old(INPUTS, training=False)["sequence_output"], encoder(INPUTS, training=False)["sequence_output"], atol=1e-6
     )
+
+
+def test_pre_layer_norm_encoder_normalises_its_output_and_round_trips():
+    encoder = BertEncoder(**CONFIG, normalize_first=True)
+    assert all(block.normalize_first for block in encoder.transformer_layers)
+    outputs = np.asarray(encoder(INPUTS, training=False)["sequence_output"])
+    # The final LayerNorm (gamma 1, beta 0 at init): every row has mean 0 and variance 1.
+    np.testing.assert_allclose(outputs.mean(-1), 0.0, atol=1e-5)
+    np.testing.assert_allclose(outputs.var(-1), 1.0, atol=1e-3)
+    rebuilt = BertEncoder.from_config(encoder.get_config())
+    assert rebuilt.get_config()["normalize_first"] is True
+    rebuilt.set_weights(encoder.get_weights())
+    np.testing.assert_allclose(rebuilt(INPUTS, training=False)["sequence_output"], outputs, atol=1e-6)
+    post = BertEncoder(**CONFIG)
+    assert post.final_layer_norm is None and len(encoder.weights) == len(post.weights) + 2
+
+
+def test_pre_layer_norm_encoder_at_positions_equals_the_full_pass():
+    encoder = BertEncoder(**CONFIG, normalize_first=True)
+    positions = np.array([[1, 4], [0, 2]], "int32")
+    full = np.asarray(encoder(INPUTS, training=False)["sequence_output"])
+    sparse = encoder.call_at_positions(INPUTS, positions, training=False)
+    np.testing.assert_allclose(
+        np.asarray(sparse["sequence_output"]), full[np.arange(2)[:, None], positions], atol=1e-5
+    )

@@ -8,6 +8,8 @@ import pytest
 
 import cli
 from pretrain.objectives.pretrained import load_pretrained
+from pretrain.runs.continued_pretraining import continued_config
+from pretrain.training.pretrain_config import BertPretrainConfig, GptPretrainConfig
 from tests.helpers.pretrain_runs import tiny_run_arguments, write_lines_corpus
 
 
@@ -96,6 +98,7 @@ def test_a_run_from_scratch_differs_from_the_source(source_run, corpora, tmp_pat
     [
         (["--preset", "mini"], "--preset cannot change a model that --init-from"),
         (["--cased"], "--cased cannot change a model that --init-from"),
+        (["--no-alibi"], "--no-alibi cannot change a model that --init-from"),
     ],
 )
 def test_options_that_would_change_the_source_model_are_refused(source_run, corpora, tmp_path, capsys, extra, message):
@@ -147,3 +150,10 @@ def test_a_gpt_run_continues_from_a_gpt_run(corpora, tmp_path):
     assert continued_weights.keys() == source_weights.keys()
     for path in continued_weights:
         np.testing.assert_allclose(continued_weights[path], source_weights[path], atol=1e-6, err_msg=path)
+
+
+def test_a_continued_run_keeps_the_source_runs_alibi_choice():
+    source = BertPretrainConfig(alibi=False, backbone={"num_layers": 2})
+    assert continued_config(BertPretrainConfig(), source).alibi is False
+    assert continued_config(BertPretrainConfig(alibi=False), BertPretrainConfig()).alibi is True
+    assert continued_config(GptPretrainConfig(), GptPretrainConfig()) == GptPretrainConfig()

@@ -39,9 +39,9 @@ def test_help_documents_every_option(command, capsys):
     required = ["--corpus", "--output", "--corpus-format", "--preset", "--steps", "--batch-size",
                 "--seq-length", "--vocab", "--vocab-size", "--config", "--attention-dropout"]
     if command == "bert":
-        required += ["--masking", "--no-nsp"]
+        required += ["--masking", "--no-nsp", "--no-alibi"]
     if command == "electra":
-        required += ["--masking", "--generator-layers", "--discriminator-weight"]
+        required += ["--masking", "--generator-layers", "--discriminator-weight", "--no-alibi"]
     for option in required:
         assert option in text
     undocumented = [a.option_strings for a in _parser(command)._actions if not a.help]
@@ -85,6 +85,15 @@ def test_load_pretrained_returns_the_trained_backbone_and_tokenizer(bert_run):
         os.rename(os.path.join(bert_run, "model.keras.bak"), os.path.join(bert_run, "model.keras"))
     for a, b in zip(pretrained.backbone.weights, from_checkpoint.weights):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+def test_new_encoders_have_alibi_unless_no_alibi(bert_run, tmp_path):
+    saved = PretrainConfig.load(os.path.join(bert_run, "config.json"))
+    assert saved.alibi and saved.backbone["alibi"] is True
+    args = cli.build_parser("bert").parse_args(["bert", "--corpus", "x.txt", "--output", str(tmp_path), "--no-alibi"])
+    assert config_from_args(args, "bert").alibi is False
+    with pytest.raises(SystemExit):
+        cli.build_parser("gpt").parse_args(["gpt", "--corpus", "x.txt", "--output", str(tmp_path), "--no-alibi"])
 
 
 def test_config_reloads_and_flags_override_it(bert_run, tmp_path):

@@ -107,3 +107,20 @@ def test_run_directories_of_older_versions_still_load(tmp_path, config, data):
 def test_an_old_option_that_had_an_effect_is_not_dropped_silently():
     with pytest.raises(UsageError, match=re.escape("data.masking = 'ngram' does not apply to `pretrain gpt`")):
         PretrainConfig.from_dict({"model": "gpt", "data": {"masking": "ngram"}})
+
+
+def test_alibi_is_on_for_new_encoders_and_off_for_runs_that_recorded_a_backbone_without_it():
+    assert BertPretrainConfig().alibi and ElectraPretrainConfig().alibi and not hasattr(GptPretrainConfig(), "alibi")
+    assert BertPretrainConfig().backbone_options() == {"alibi": True}
+    assert GptPretrainConfig().backbone_options() == {}
+    assert PretrainConfig.from_dict({"model": "bert"}).alibi  # a hand-written config: the default
+    old_run = BertPretrainConfig().to_dict()
+    del old_run["alibi"]
+    old_run["backbone"] = {"num_layers": 2, "hidden_dim": 128}  # recorded before ALiBi existed
+    assert PretrainConfig.from_dict(old_run).alibi is False
+    old_run["backbone"]["alibi"] = True
+    assert PretrainConfig.from_dict(old_run).alibi is True
+    with pytest.raises(UsageError, match="alibi must be true or false, got 'yes'"):
+        PretrainConfig.from_dict({"model": "electra", "alibi": "yes"})
+    with pytest.raises(UsageError, match=re.escape("unknown config keys ['alibi']")):
+        PretrainConfig.from_dict({"model": "gpt", "alibi": True})

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from layers import BertEncoder
 from tasks.backbone_loading import load_backbone
 from tasks.focal_loss import SparseFocalLoss
 from tasks.layerwise_decay import LayerwiseDecayAdamW, layerwise_multipliers
@@ -123,3 +124,11 @@ def test_mean_pooling_reads_the_average_token_output_and_survives_saving(bert_pr
 def test_unknown_pooling_is_rejected(bert_pretrained):
     with pytest.raises(ValueError, match="pooling='max'"):
         classifier_from(bert_pretrained[0], pooling="max")
+
+
+def test_layerwise_decay_puts_a_final_layer_norm_with_the_top_block():
+    backbone = BertEncoder(100, 3, 2, 16, 32, normalize_first=True)
+    multipliers = layerwise_multipliers(backbone, decay=0.5)
+    assert {multipliers[w.path] for w in backbone.final_layer_norm.weights} == {0.5}
+    assert {multipliers[w.path] for w in backbone.transformer_layers[0].weights} == {0.5**3}
+    assert {multipliers[w.path] for w in backbone.pooled_dense.weights} == {1.0}
