@@ -14,10 +14,14 @@ TOOLS = ["hammer", "saw", "drill", "wrench"]
 
 
 def _corpus(path, seed=0):
-    """Animals and tools each in their own contexts: 'the cat eats grass .' / 'a hammer hits nails .'"""
+    """Animals and tools each in their own contexts: 'the cat eats grass .' / 'a hammer hits nails .'
+
+    3,000 pairs of lines (66k tokens, about four 16,384-token skip-gram calls an epoch): with half of that,
+    an epoch was about two calls, all in flight together (the fused op keeps three), and the Hogwild races
+    on its 20 rows left the score under the bound in 2 of 6 runs."""
     rng = np.random.default_rng(seed)
     with open(path, "w", encoding="utf-8") as file:
-        for _ in range(1500):
+        for _ in range(3000):
             file.write(f"the {rng.choice(ANIMALS)} eats grass and the {rng.choice(ANIMALS)} sleeps .\n")
             file.write(f"a {rng.choice(TOOLS)} hits nails and a {rng.choice(TOOLS)} cuts wood .\n\n")
     return str(path)
