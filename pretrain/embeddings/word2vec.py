@@ -174,6 +174,10 @@ class Word2VecTrainer(TensorFlowStep):
 
     def _build_sampling(self):
         config = self.config
+        # Corpus word -> vocabulary row, and the keep probabilities of frequent-word subsampling: built once
+        # (the map is a Python loop over the corpus' words), read by every epoch's batch thread.
+        self.id_map = self.corpus.vocabulary_map(self.vocabulary)
+        self.keep_probabilities = self.vocabulary.keep_probabilities(config.sample)
         cdf = np.cumsum(self.vocabulary.negative_distribution(config.ns_exponent), dtype=np.float64)
         self.negative_cdf = cdf / cdf[-1]  # (V,), the unigram^0.75 distribution's cumulative sum
         # gensim's cum_table for the fused op's binary-search draws: cache-resident where the table is not.
@@ -207,11 +211,11 @@ class Word2VecTrainer(TensorFlowStep):
         """Fixed-size batches `(tokens, documents, valid, raw_tokens)` of one epoch, prepared in numpy."""
         config = self.config
         rng = np.random.default_rng([config.seed, epoch, shard[0]])
-        id_map, keep = self._sampling_arrays()
         size = self.batch_tokens
         tokens, documents, raw = [], [], 0
         pending = 0
-        for ids, document_ids, raw_count in self.corpus.chunks(id_map, size, keep, rng, shard):
+        chunks = self.corpus.chunks(self.id_map, size, self.keep_probabilities, rng, shard)
+        for ids, document_ids, raw_count in chunks:
             tokens.append(ids)
             documents.append(document_ids)
             pending += len(ids)
@@ -227,14 +231,6 @@ class Word2VecTrainer(TensorFlowStep):
             all_tokens = np.concatenate(tokens + [np.zeros(padding, np.int32)])
             all_documents = np.concatenate(documents + [np.full(padding, -1, np.int32)])
             yield all_tokens, all_documents, np.arange(size) < pending, raw
-
-    def _sampling_arrays(self):
-        """`(id_map, keep_probabilities)`, built once per trainer (the map is a Python loop over the corpus'
-        words: ~6 ms on the 30k words of gensim's Wikipedia sample, once per epoch before)."""
-        if getattr(self, "_sampling", None) is None:
-            self._sampling = (self.corpus.vocabulary_map(self.vocabulary),
-                              self.vocabulary.keep_probabilities(self.config.sample))
-        return self._sampling
 
     def _empty_batch(self):
         """A batch with no valid token: a worker out of data runs it to keep in step."""
@@ -300,7 +296,6 @@ class Word2VecTrainer(TensorFlowStep):
         total = config.epochs * self.corpus.num_tokens
         writer = tf.summary.create_file_writer(self.log_dir) if self.log_dir else None
         self.history = []
-        self._sampling = None
         start = time.perf_counter()
         epoch_start, done = start, 0
         steps = run_steps(step, self._step_arguments(worker), self.calls_in_flight)

@@ -61,19 +61,21 @@ def fused_step(trainer):
     config, strategy = trainer.config, trainer.strategy
     attributes = dict(window=config.window, negative=config.negative, skipgram=config.architecture == "skipgram")
 
-    def replica_step(tokens, documents, valid, learning_rate, seed):
-        seed = tf.cast(seed[0], tf.int64) * 1_000_003 + tf.cast(seed[1], tf.int64)  # [2] int32 -> one int64
+    def train_batch(tokens, documents, valid, learning_rate, seed):
+        """The op on one batch; `seed` is one int64 (the step's `[2]` int32 seed folded into one)."""
         return kernels.word2vec_train_batch(
             trainer.input_table.handle, trainer.negative_table.handle, tokens, documents, valid,
             trainer.negative_cumulative, learning_rate, seed, **attributes)
 
+    def replica_step(tokens, documents, valid, learning_rate, seed):
+        seed = tf.cast(seed[0], tf.int64) * 1_000_003 + tf.cast(seed[1], tf.int64)  # [2] int32 -> one int64
+        return train_batch(tokens, documents, valid, learning_rate, seed)
+
     if strategy is tf.distribute.get_strategy() and not tf.distribute.has_strategy():
-        input_handle, output_handle = trainer.input_table.handle, trainer.negative_table.handle
 
         def eager_step(tokens, documents, valid, learning_rate, seed):
-            seed = np.int64(seed[0]) * 1_000_003 + np.int64(seed[1])  # the same int64 as replica_step's
-            return kernels.word2vec_train_batch(input_handle, output_handle, tokens, documents, valid,
-                                                trainer.negative_cumulative, learning_rate, seed, **attributes)
+            seed = np.int64(seed[0]) * 1_000_003 + np.int64(seed[1])  # the same int64 as replica_step's, in numpy
+            return train_batch(tokens, documents, valid, learning_rate, seed)
 
         return eager_step
 
