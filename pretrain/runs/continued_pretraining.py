@@ -50,10 +50,10 @@ def continued_config(config, source_config):
         lowercase=source_config.tokenizer.lowercase,
         strip_accents=source_config.tokenizer.strip_accents,
     )
-    backbone = dict(preset=source_config.preset, backbone=source_config.backbone)
-    if "alibi" in source_config.backbone_options():
-        backbone["alibi"] = source_config.alibi
-    return config.replace(tokenizer=tokenizer, **backbone)
+    return config.replace(
+        tokenizer=tokenizer, preset=source_config.preset, backbone=source_config.backbone,
+        **source_config.backbone_options(),
+    )
 
 
 def copy_pretrained_weights(source_model, model):
