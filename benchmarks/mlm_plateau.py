@@ -87,14 +87,19 @@ def build_model(variant, vocabulary_size, args):
     return model
 
 
+def at_mask_inputs(x, y):
+    """`[batch, predictions]` bool: the predicted positions whose input held `[MASK]`."""
+    inputs = np.take_along_axis(np.asarray(x["token_ids"]), np.asarray(x["mask_positions"]), axis=1)
+    return (np.asarray(y["mlm_weights"]) > 0) & (inputs == MASK_ID)
+
+
 def accuracy_at_mask_inputs(model, batches):
     """Share of held-out predictions right where the input held `[MASK]`."""
     right = total = 0
     for x, y in batches:
         features = model(x, training=False)["mlm_features"]
         predicted = keras.ops.convert_to_numpy(model.mlm_head.logits(features)).argmax(-1)
-        inputs = np.take_along_axis(np.asarray(x["token_ids"]), np.asarray(x["mask_positions"]), axis=1)
-        at_mask = (np.asarray(y["mlm_weights"]) > 0) & (inputs == MASK_ID)
+        at_mask = at_mask_inputs(x, y)
         right += int(((predicted == np.asarray(y["mlm_ids"])) & at_mask).sum())
         total += int(at_mask.sum())
     return right / max(total, 1)
@@ -108,8 +113,7 @@ def unigram_accuracy(train_batches, heldout_batches):
     most_frequent = counts.most_common(1)[0][0]
     right = total = 0
     for x, y in heldout_batches:
-        inputs = np.take_along_axis(np.asarray(x["token_ids"]), np.asarray(x["mask_positions"]), axis=1)
-        at_mask = (np.asarray(y["mlm_weights"]) > 0) & (inputs == MASK_ID)
+        at_mask = at_mask_inputs(x, y)
         right += int(((np.asarray(y["mlm_ids"]) == most_frequent) & at_mask).sum())
         total += int(at_mask.sum())
     return right / max(total, 1)
